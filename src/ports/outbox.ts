@@ -67,6 +67,11 @@ export interface Outbox {
   markDelivered(id: string, backend: string, receipt: DeliveryReceipt): Promise<void>;
   /** Releases the claim after a retriable failure; the message is due again at `retryAt` (epoch ms). */
   markRetry(id: string, error: { code: string; message: string }, retryAt: number): Promise<void>;
+  /**
+   * Gives a claimed message back untried (no backend could take it): due again at `retryAt`, and the attempt
+   * the claim counted is not spent, so an outage never dead-letters a message.
+   */
+  release(id: string, retryAt: number): Promise<void>;
   markDead(id: string, error: { code: string; message: string }): Promise<void>;
   get(id: string): Promise<MessageStatus | undefined>;
   stats(): Promise<OutboxStats>;

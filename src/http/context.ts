@@ -1,0 +1,23 @@
+import type { HealthMonitor } from '../failover/health.js';
+import type { Outbox } from '../ports/outbox.js';
+import type { Relay } from '../relay/relay.js';
+import type { Router } from '../routing/router.js';
+import type { MessageLimits } from './message-fields.js';
+
+/** Request-size limits the HTTP layer enforces. */
+export interface HttpLimits extends MessageLimits {
+  readonly bodyLimitBytes: number;
+  readonly batchMaxCount: number;
+  readonly batchMaxBytes: number;
+}
+
+/** What the routes need from the rest of the gateway. */
+export interface AppContext {
+  readonly outbox: Outbox;
+  readonly router: Router;
+  readonly relay: Relay;
+  readonly health: HealthMonitor;
+  readonly limits: HttpLimits;
+  /** True once shutdown began: readiness fails and publishes get 503. */
+  readonly draining: () => boolean;
+}

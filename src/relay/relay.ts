@@ -1,0 +1,306 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Envelope } from '../envelope.js';
+import { MqgateError, toMqgateError } from '../errors.js';
+import type { HealthMonitor } from '../failover/health.js';
+import type { Backend, DeliveryReceipt, PublishOutcome } from '../ports/backend.js';
+import type { Outbox } from '../ports/outbox.js';
+import type { Router } from '../routing/router.js';
+import { backoffDelayMs } from './backoff.js';
+import { pickBackend } from './pick-backend.js';
+import { DeliveryWaiters, type WaitResult } from './waiters.js';
+
+export interface RelayOptions {
+  readonly batchSize: number;
+  readonly maxAttempts: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  readonly leaseMs: number;
+  readonly publishTimeoutMs: number;
+  readonly pollIntervalMs: number;
+  /** Claimed batches published at once (across keys; a key never has two messages in flight). */
+  readonly maxInFlightBatches?: number;
+  /** This relay's identity for outbox leases. */
+  readonly owner: string;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly logger?: Logger;
+}
+
+export interface DeliveredEvent {
+  readonly id: string;
+  readonly topic: string;
+  readonly backend: string;
+  readonly receipt: DeliveryReceipt;
+  readonly attempt: number;
+}
+
+export interface FailedEvent {
+  readonly id: string;
+  readonly topic: string;
+  readonly backend?: string;
+  readonly error: MqgateError;
+  readonly attempt: number;
+  /** Dead-lettered (true) or scheduled for another attempt (false). */
+  readonly dead: boolean;
+}
+
+interface RelayEvents {
+  delivered: [DeliveredEvent];
+  failed: [FailedEvent];
+}
+
+function timeout<T>(p: Promise<T>, ms: number, backend: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new MqgateError('MQGATE_ERR_BACKEND_TIMEOUT', `publish to ${backend} unanswered after ${ms} ms`, {
+            context: { backend },
+          }),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Moves messages from the outbox to the brokers (Watermill's forwarder): claims due messages under a lease,
+ * picks each one's backend from its route and the backends' health, publishes, and marks the outcome.
+ * Retriable failures come back after exponential backoff with full jitter, under the same id; permanent ones
+ * and those past `maxAttempts` are dead-lettered with their error. Per-key order is the outbox's claim rule:
+ * a key's next message is not handed out before the previous one is delivered or dead.
+ */
+export class Relay extends EventEmitter<RelayEvents> {
+  readonly #outbox: Outbox;
+  readonly #router: Router;
+  readonly #backends: Map<string, Backend>;
+  readonly #health: HealthMonitor;
+  readonly #opts: RelayOptions;
+  readonly #now: () => number;
+  readonly #ensured = new Map<string, Set<string>>();
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #waiters: DeliveryWaiters;
+  #wake: (() => void) | undefined;
+  #running: Promise<void> | undefined;
+  #closing = false;
+
+  constructor(
+    outbox: Outbox,
+    router: Router,
+    backends: Map<string, Backend>,
+    health: HealthMonitor,
+    opts: RelayOptions,
+  ) {
+    super();
+    this.#outbox = outbox;
+    this.#router = router;
+    this.#backends = backends;
+    this.#health = health;
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+    this.#waiters = new DeliveryWaiters(outbox, this);
+    health.on('change', () => this.wake());
+  }
+
+  start(): void {
+    if (this.#running !== undefined || this.#closing) return;
+    this.#running = this.#loop().catch((err) => {
+      this.#opts.logger?.fatal({ err }, 'relay loop stopped');
+    });
+  }
+
+  /** Tells an idle relay that new messages may be due (called after an append commits). */
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves when the message is delivered or dead, or with `undefined` after `timeoutMs`. */
+  waitFor(id: string, timeoutMs: number): Promise<WaitResult | undefined> {
+    return this.#waiters.wait(id, timeoutMs);
+  }
+
+  /** Stops claiming and waits for the batches in flight (their leases would expire anyway). Idempotent. */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closing = true;
+    this.wake();
+    const all = Promise.all([this.#running, ...this.#inflight]).then(() => undefined);
+    const limit = options.timeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
+    clearTimeout(timer);
+    this.#waiters.close();
+  }
+
+  async #loop(): Promise<void> {
+    const maxInFlight = this.#opts.maxInFlightBatches ?? 4;
+    while (!this.#closing) {
+      if (this.#inflight.size >= maxInFlight) {
+        await Promise.race(this.#inflight);
+        continue;
+      }
+      if (!this.#anyBackendUsable()) {
+        await this.#idle(this.#opts.pollIntervalMs * 10);
+        continue;
+      }
+      let batch: Envelope[];
+      try {
+        batch = await this.#outbox.claim({
+          limit: this.#opts.batchSize,
+          leaseMs: this.#opts.leaseMs,
+          owner: this.#opts.owner,
+        });
+      } catch (err) {
+        this.#opts.logger?.error({ err }, 'claim failed');
+        await this.#idle(this.#opts.pollIntervalMs * 10);
+        continue;
+      }
+      if (batch.length === 0) {
+        await this.#idle(this.#opts.pollIntervalMs);
+        continue;
+      }
+      const task: Promise<void> = this.#process(batch)
+        .catch((err) => this.#opts.logger?.error({ err }, 'relay batch failed'))
+        .finally(() => {
+          this.#inflight.delete(task);
+          this.wake();
+        });
+      this.#inflight.add(task);
+    }
+  }
+
+  #idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #anyBackendUsable(): boolean {
+    for (const name of this.#backends.keys()) if (this.#health.allows(name)) return true;
+    return false;
+  }
+
+  async #process(batch: Envelope[]): Promise<void> {
+    const byBackend = new Map<string, Envelope[]>();
+    const settles: Promise<void>[] = [];
+    for (const msg of batch) {
+      const route = this.#router.resolve(msg.topic);
+      if (route === undefined) {
+        const err = new MqgateError('MQGATE_ERR_NO_ROUTE', `no route for topic ${msg.topic}`, {
+          context: { topic: msg.topic },
+        });
+        settles.push(this.#fail(msg, undefined, err));
+        continue;
+      }
+      const name = pickBackend(route, (b) => this.#health.allows(b), msg);
+      if (name === undefined) {
+        // Every backend of the route is down: the message waits, untried, and its attempts are not spent.
+        settles.push(this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10));
+        continue;
+      }
+      const group = byBackend.get(name) ?? [];
+      group.push(msg);
+      byBackend.set(name, group);
+    }
+    await Promise.all([...settles, ...[...byBackend].map(([name, msgs]) => this.#publish(name, msgs))]);
+  }
+
+  async #publish(name: string, msgs: Envelope[]): Promise<void> {
+    const backend = this.#backends.get(name)!;
+    let outcomes: PublishOutcome[];
+    try {
+      await this.#ensureTopics(backend, msgs);
+      outcomes = await timeout(backend.publish(msgs), this.#opts.publishTimeoutMs, name);
+    } catch (err) {
+      // The outcome is unknown: every message is retried under its own id (at-least-once, never lost).
+      const error = toMqgateError(err, 'MQGATE_ERR_BACKEND_UNAVAILABLE');
+      outcomes = msgs.map(() => ({ ok: false, error }));
+    }
+    let healthy = false;
+    let failure: MqgateError | undefined;
+    await Promise.all(
+      msgs.map((msg, i) => {
+        const outcome = outcomes[i] ?? {
+          ok: false as const,
+          error: new MqgateError('MQGATE_ERR_INTERNAL', `${name} returned no outcome`),
+        };
+        if (outcome.ok) {
+          healthy = true;
+          return this.#delivered(msg, name, outcome.receipt);
+        }
+        if (outcome.error.retriable) failure = outcome.error;
+        return this.#fail(msg, name, outcome.error);
+      }),
+    );
+    if (healthy) this.#health.recordSuccess(name);
+    else if (failure !== undefined) this.#health.recordFailure(name, failure);
+  }
+
+  async #ensureTopics(backend: Backend, msgs: Envelope[]): Promise<void> {
+    const done = this.#ensured.get(backend.name) ?? new Set<string>();
+    this.#ensured.set(backend.name, done);
+    for (const topic of new Set(msgs.map((m) => m.topic))) {
+      if (done.has(topic)) continue;
+      await backend.ensureTopic(topic);
+      done.add(topic);
+    }
+  }
+
+  async #delivered(msg: Envelope, backend: string, receipt: DeliveryReceipt): Promise<void> {
+    await this.#outbox.markDelivered(msg.id, backend, receipt);
+    this.emit('delivered', { id: msg.id, topic: msg.topic, backend, receipt, attempt: msg.attempt });
+  }
+
+  async #fail(msg: Envelope, backend: string | undefined, err: MqgateError): Promise<void> {
+    const error = { code: err.code, message: err.message };
+    const exhausted = err.retriable && msg.attempt >= this.#opts.maxAttempts;
+    if (!err.retriable || exhausted) {
+      const final = exhausted
+        ? new MqgateError(
+            'MQGATE_ERR_ATTEMPTS_EXHAUSTED',
+            `gave up after ${msg.attempt} attempts: ${err.message}`,
+            {
+              cause: err,
+            },
+          )
+        : err;
+      await this.#outbox.markDead(msg.id, { code: final.code, message: final.message });
+      this.#opts.logger?.warn(
+        { id: msg.id, topic: msg.topic, backend, code: final.code },
+        'message dead-lettered',
+      );
+      this.emit('failed', {
+        id: msg.id,
+        topic: msg.topic,
+        backend,
+        error: final,
+        attempt: msg.attempt,
+        dead: true,
+      });
+      return;
+    }
+    const delay = backoffDelayMs(
+      { initialMs: this.#opts.backoffInitialMs, maxMs: this.#opts.backoffMaxMs },
+      msg.attempt,
+      this.#opts.random,
+    );
+    await this.#outbox.markRetry(msg.id, error, this.#now() + delay);
+    this.emit('failed', {
+      id: msg.id,
+      topic: msg.topic,
+      backend,
+      error: err,
+      attempt: msg.attempt,
+      dead: false,
+    });
+  }
+}
