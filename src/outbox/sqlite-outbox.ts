@@ -1,0 +1,293 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Envelope } from '../envelope.js';
+import { MqgateError } from '../errors.js';
+import type { DeliveryReceipt } from '../ports/backend.js';
+import type {
+  AppendResult,
+  ClaimRequest,
+  MessageStatus,
+  NewMessage,
+  Outbox,
+  OutboxStats,
+} from '../ports/outbox.js';
+import { type CommitInfo, GroupCommitter, type WriteContext } from './group-commit.js';
+import { encodeMessage, type MessageRow, rowToStatus } from './row-codec.js';
+import { appendRows } from './sqlite-append.js';
+import { claimDue, promoteHead, requeueRow } from './sqlite-claim.js';
+import { applyPragmas, migrate } from './sqlite-schema.js';
+import { prepareStatements, type Statements } from './sqlite-statements.js';
+
+export interface SqliteOutboxOptions {
+  /** Database file; its directory is created if missing. */
+  readonly path: string;
+  /** Budget: bytes (data + headers) of messages not yet delivered nor dead. */
+  readonly maxBytes: number;
+  /** How long delivered messages (and so their ids, for idempotency) are kept. */
+  readonly retentionMs: number;
+  /** Clock in epoch ms; tests inject one. */
+  readonly now?: () => number;
+  readonly logger?: Logger;
+  /** How long to wait for another process's write lock on the same file. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Events the outbox publishes (for metrics and tests). */
+export interface SqliteOutboxEvents {
+  /** After each group commit (one transaction, one fsync). */
+  commit: [CommitInfo];
+}
+
+/** Query for {@link SqliteOutbox.listDead}: one page of the dead-letter store, ordered by id. */
+export interface ListDeadRequest {
+  readonly topic?: string;
+  readonly limit: number;
+  /** Id of the last message of the previous page. */
+  readonly after?: string;
+}
+
+/** Rows deleted per transaction by prune(), so that a large backlog never blocks the event loop for long. */
+const PRUNE_CHUNK = 5_000;
+
+type State = 'new' | 'starting' | 'open' | 'closed';
+
+/**
+ * The SQLite outbox: the {@link Outbox} contract on one WAL database with `synchronous = FULL`, group commit
+ * of concurrent writes, and a byte budget. One process owns the file; several gateway replicas need the
+ * Postgres driver.
+ *
+ * Beyond the port, it offers the dead-letter store to admin routes ({@link listDead}, {@link requeueDead})
+ * and emits `commit` after each group commit.
+ */
+export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Outbox {
+  private state: State = 'new';
+  private db: Database.Database | undefined;
+  private st: Statements | undefined;
+  private committer: GroupCommitter | undefined;
+  private startPromise: Promise<void> | undefined;
+  /** Bytes of open messages, as committed plus what the running group has added; mirrors the DB. */
+  private bytes = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SqliteOutboxOptions) {
+    super();
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Opens (creating the file and schema if needed) and checks the durability settings. Idempotent. */
+  start(): Promise<void> {
+    this.startPromise ??= Promise.resolve().then(() => this.open());
+    return this.startPromise;
+  }
+
+  private open(): void {
+    if (this.state === 'closed') throw draining();
+    this.state = 'starting';
+    mkdirSync(dirname(this.options.path), { recursive: true });
+    const db = new Database(this.options.path);
+    try {
+      applyPragmas(db, this.options.busyTimeoutMs ?? 5_000);
+      migrate(db);
+      this.st = prepareStatements(db);
+      this.bytes = this.st.openBytes.get()?.bytes ?? 0;
+      this.committer = new GroupCommitter(db, (info) => this.emit('commit', info));
+    } catch (err) {
+      db.close();
+      throw err instanceof MqgateError
+        ? err
+        : new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', `cannot open outbox ${this.options.path}`, {
+            cause: err,
+          });
+    }
+    this.db = db;
+    this.state = 'open';
+    this.options.logger?.info({ path: this.options.path, bytes: this.bytes }, 'outbox open');
+  }
+
+  /**
+   * Commits what is already queued, then closes the file. Idempotent. Writes submitted after it reject with
+   * MQGATE_ERR_DRAINING. `timeoutMs` is accepted for the lifecycle contract; the final commit is synchronous.
+   */
+  async close(_options?: { timeoutMs?: number }): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.state === 'starting') await this.startPromise?.catch(() => {});
+    this.state = 'closed';
+    this.committer?.flush();
+    this.db?.close();
+    this.db = undefined;
+    this.options.logger?.info({ path: this.options.path }, 'outbox closed');
+  }
+
+  append(messages: readonly NewMessage[]): Promise<AppendResult[]> {
+    let encoded: ReturnType<typeof encodeMessage>[];
+    try {
+      encoded = messages.map(encodeMessage);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.write((ctx, st) => {
+      const { results, addedBytes } = appendRows(st, encoded, {
+        now: this.now(),
+        freeBytes: this.options.maxBytes - this.bytes,
+      });
+      this.addBytes(ctx, addedBytes);
+      return results;
+    });
+  }
+
+  claim(request: ClaimRequest): Promise<Envelope[]> {
+    if (request.limit <= 0) return Promise.resolve([]);
+    return this.write((_ctx, st) => claimDue(st, request, this.now()));
+  }
+
+  /**
+   * Records the broker's ack. It wins over any other state (the broker has the message, whoever sent it),
+   * except that a message already delivered keeps its first receipt.
+   */
+  markDelivered(id: string, backend: string, receipt: DeliveryReceipt): Promise<void> {
+    return this.write((ctx, st) => {
+      const row = st.byId.get(id);
+      if (row === undefined || row.state === 'delivered') return;
+      st.delivered.run({
+        id,
+        backend,
+        partition: receipt.partition ?? null,
+        offset: receipt.offset ?? null,
+        now: this.now(),
+      });
+      this.closeOpen(ctx, st, row);
+    });
+  }
+
+  /** Releases a claimed message; ignored unless it is `delivering` (a stale owner cannot undo a final state). */
+  markRetry(id: string, error: { code: string; message: string }, retryAt: number): Promise<void> {
+    return this.write((_ctx, st) => {
+      const row = st.byId.get(id);
+      if (row?.state !== 'delivering') return;
+      st.retry.run({ id, code: error.code, message: error.message, at: retryAt });
+    });
+  }
+
+  /**
+   * Gives a claimed message back untried (no backend could take it): due again at `retryAt` (epoch ms), and
+   * the attempt the claim counted is returned. Ignored unless the message is `delivering`.
+   */
+  release(id: string, retryAt: number): Promise<void> {
+    return this.write((_ctx, st) => {
+      if (st.byId.get(id)?.state !== 'delivering') return;
+      st.release.run({ id, at: retryAt });
+    });
+  }
+
+  /** Moves an open message to the dead-letter store; ignored once delivered or dead. */
+  markDead(id: string, error: { code: string; message: string }): Promise<void> {
+    return this.write((ctx, st) => {
+      const row = st.byId.get(id);
+      if (row === undefined || (row.state !== 'accepted' && row.state !== 'delivering')) return;
+      st.dead.run({ id, code: error.code, message: error.message });
+      this.closeOpen(ctx, st, row);
+    });
+  }
+
+  /** The durability settings of the outbox's own connection, as SQLite reports them (for diagnostics). */
+  pragmas(): { journalMode: string; synchronous: number } {
+    this.reader();
+    const db = this.db!;
+    return {
+      journalMode: String(db.pragma('journal_mode', { simple: true })).toLowerCase(),
+      synchronous: Number(db.pragma('synchronous', { simple: true })),
+    };
+  }
+
+  async get(id: string): Promise<MessageStatus | undefined> {
+    const row = this.reader().byId.get(id);
+    return row === undefined ? undefined : rowToStatus(row);
+  }
+
+  async stats(): Promise<OutboxStats> {
+    const st = this.reader();
+    const open = st.openStats.get()!;
+    return {
+      depth: open.depth,
+      bytes: this.bytes,
+      oldestAgeMs: open.oldest === null ? 0 : Math.max(0, this.now() - open.oldest),
+      dead: st.deadCount.get()!.dead,
+    };
+  }
+
+  /** Deletes delivered messages older than the retention; dead ones stay (they are the dead-letter store). */
+  async prune(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.write(
+        (_ctx, st) =>
+          st.prune.run({ before: this.now() - this.options.retentionMs, limit: PRUNE_CHUNK }).changes,
+      );
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) return total;
+    }
+  }
+
+  /** One page of dead messages with their errors, by id; pass the last id as `after` for the next page. */
+  async listDead(request: ListDeadRequest): Promise<MessageStatus[]> {
+    const rows = this.reader().listDead.all({
+      topic: request.topic ?? null,
+      after: request.after ?? '',
+      limit: Math.max(0, request.limit),
+    });
+    return rows.map(rowToStatus);
+  }
+
+  /**
+   * Puts a dead message back in the queue (state `accepted`, attempts 0, due now), keeping its id and seq so
+   * that per-key order and consumers' dedup still hold. Its bytes count against the budget again, but an admin
+   * replay is never refused for it. Rejects with MQGATE_ERR_NOT_FOUND unless the message is dead.
+   */
+  requeueDead(id: string): Promise<void> {
+    return this.write((ctx, st) => {
+      const row = st.byId.get(id);
+      if (row?.state !== 'dead') {
+        throw new MqgateError('MQGATE_ERR_NOT_FOUND', `no dead message '${id}'`, { context: { id } });
+      }
+      requeueRow(st, row, this.now());
+      this.addBytes(ctx, row.size_bytes);
+    });
+  }
+
+  /** Frees the budget of a message that left the open states and lets the next seq of its key go. */
+  private closeOpen(ctx: WriteContext, st: Statements, row: MessageRow): void {
+    if (row.state !== 'accepted' && row.state !== 'delivering') return;
+    this.addBytes(ctx, -row.size_bytes);
+    if (row.key !== null) promoteHead(st, row.topic, row.key);
+  }
+
+  private addBytes(ctx: WriteContext, delta: number): void {
+    if (delta === 0) return;
+    this.bytes += delta;
+    ctx.onRollback(() => {
+      this.bytes -= delta;
+    });
+  }
+
+  private write<T>(op: (ctx: WriteContext, st: Statements) => T): Promise<T> {
+    if (this.state !== 'open') return Promise.reject(this.state === 'closed' ? draining() : notStarted());
+    const st = this.st!;
+    return this.committer!.submit((ctx) => op(ctx, st));
+  }
+
+  private reader(): Statements {
+    if (this.state !== 'open') throw this.state === 'closed' ? draining() : notStarted();
+    return this.st!;
+  }
+}
+
+function draining(): MqgateError {
+  return new MqgateError('MQGATE_ERR_DRAINING', 'outbox is closed');
+}
+
+function notStarted(): MqgateError {
+  return new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'outbox not started');
+}
