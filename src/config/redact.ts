@@ -1,0 +1,33 @@
+import type { Config } from './types.js';
+
+/** Keys whose values are secrets wherever they appear (`auth.keys` holds API keys). */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'keys']);
+
+/** Replaces any URL password in `text` with `***` (`amqp://guest:***@host`). Works on invalid URLs too. */
+export function redactUrl(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)[^@/\s]*@/gi, '$1***@');
+}
+
+/** Whether the value at this config path is a secret (a password, a JWT secret, an API key). */
+export function isSecretPath(path: readonly (string | number)[]): boolean {
+  return path.some((segment) => typeof segment === 'string' && SECRET_KEYS.has(segment));
+}
+
+function redactValue(value: unknown, path: (string | number)[]): unknown {
+  if (typeof value === 'string') return isSecretPath(path) ? '***' : redactUrl(value);
+  if (Array.isArray(value)) return value.map((item, i) => redactValue(item, [...path, i]));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = redactValue(item, [...path, key]);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * A deep copy of `config` that is safe to log: passwords in URLs become `***`, and SASL and Sentinel
+ * passwords, the JWT secret and API keys become `***`. The copy is not frozen; `config` is not touched.
+ */
+export function redactConfig(config: Config): Config {
+  return redactValue(config, []) as Config;
+}
