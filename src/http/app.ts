@@ -26,6 +26,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
     requestTimeout: 60_000,
     return503OnClosing: true,
     disableRequestLogging: true,
+    // Topic names may be 249 characters (Kafka's rule); find-my-way's default cap is 100.
+    routerOptions: { maxParamLength: 512 },
   }) as unknown as FastifyInstance;
   await app.register(problemPlugin);
   await app.register(swagger, {

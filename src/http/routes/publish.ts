@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isValidTopic } from '../../envelope.js';
 import { MqgateError } from '../../errors.js';
 import type { AppendResult, NewMessage } from '../../ports/outbox.js';
@@ -65,11 +65,10 @@ function deliveredBody(id: string, result: Extract<WaitResult, { state: 'deliver
 async function answer(
   ctx: AppContext,
   reply: FastifyReply,
-  request: FastifyRequest,
   result: AppendResult,
+  wait: { timeoutMs: number } | undefined,
 ): Promise<unknown> {
   ctx.relay.wake();
-  const wait = parseWait(request.query as Record<string, string | undefined>);
   reply.header('location', `/v1/messages/${encodeURIComponent(result.id)}`);
   if (wait !== undefined) {
     const outcome = await ctx.relay.waitFor(result.id, wait.timeoutMs);
@@ -98,6 +97,7 @@ export async function publishRoutes(app: FastifyInstance, ctx: AppContext): Prom
     async (request, reply) => {
       const { topic } = request.params;
       checkTopic(ctx, topic);
+      const wait = parseWait(request.query as Record<string, string | undefined>);
       const message = parsePublishRequest(
         {
           topic,
@@ -109,7 +109,7 @@ export async function publishRoutes(app: FastifyInstance, ctx: AppContext): Prom
         ctx.limits,
       );
       const [result] = await ctx.outbox.append([message]);
-      return answer(ctx, reply, request, result!);
+      return answer(ctx, reply, result!, wait);
     },
   );
 
