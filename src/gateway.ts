@@ -59,6 +59,10 @@ export class Gateway {
     if (config.outbox.driver !== 'sqlite') {
       throw new MqgateError('MQGATE_ERR_CONFIG', 'outbox.driver: only "sqlite" is available in this version');
     }
+    if (config.auth.mode !== 'none') {
+      // Refuse rather than run open while the operator believes the gateway is protected.
+      throw new MqgateError('MQGATE_ERR_CONFIG', `auth.mode: "${config.auth.mode}" is not available in this version`);
+    }
     const outbox = new SqliteOutbox({
       path: config.outbox.path,
       maxBytes: config.outbox.maxBytes,

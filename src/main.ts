@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
-import { ConfigError, loadConfig, redactConfig } from './config/index.js';
+import { ConfigError, loadConfig, packageRoot, redactConfig } from './config/index.js';
 import { Gateway } from './gateway.js';
 
 /**
@@ -19,9 +20,11 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }).version;
+  const version = (
+    JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const logger = pino({ level: config.log.level, name: 'mqgate' });
   logger.info({ config: redactConfig(config), version }, 'starting');
   const gateway = await Gateway.create(config, { logger, version });
