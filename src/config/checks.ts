@@ -70,11 +70,12 @@ function checkRoutes(routes: unknown, names: readonly string[]): Problem[] {
   const seen = new Map<string, number>();
   routes.forEach((route: unknown, i) => {
     if (!isMapping(route)) return;
-    if (Array.isArray(route.backends)) {
+    // With no backends at all, that one problem is already reported; a line per route entry would be noise.
+    if (Array.isArray(route.backends) && names.length > 0) {
       route.backends.forEach((name: unknown, j) => {
         if (typeof name !== 'string' || names.includes(name)) return;
         const hint = closest(name, names);
-        const suffix = hint ? ` (did you mean "${hint}"?)` : ` (backends: ${names.join(', ') || 'none'})`;
+        const suffix = hint ? ` (did you mean "${hint}"?)` : ` (backends: ${names.join(', ')})`;
         problems.push({ path: ['routes', i, 'backends', j], message: `no backend named "${name}"${suffix}` });
       });
     }

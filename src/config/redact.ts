@@ -3,9 +3,12 @@ import type { Config } from './types.js';
 /** Keys whose values are secrets wherever they appear (`auth.keys` holds API keys). */
 const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'keys']);
 
-/** Replaces any URL password in `text` with `***` (`amqp://guest:***@host`). Works on invalid URLs too. */
+/**
+ * Replaces any URL password in `text` with `***` (`amqp://guest:***@host`). Works on malformed URLs too
+ * (`amqp//u:p@h`, `u:p@h`), and masks up to the last `@` of an authority so an unescaped `@` leaks nothing.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)[^@/\s]*@/gi, '$1***@');
+  return text.replace(/((?:\/\/|^|[\s,])[^\s:@/,]*:)[^\s/]*@/g, '$1***@');
 }
 
 /** Whether the value at this config path is a secret (a password, a JWT secret, an API key). */
