@@ -161,14 +161,19 @@ function kafkaNode(cluster: KafkaClusterSpec, node: KafkaNodeSpec): ServiceDef {
       };
     },
     async probe() {
-      const brokers = await describeBrokers(node.broker);
+      // A single node is only ready once it can also coordinate groups; an HA node checks that as a cluster.
+      const brokers = await describeBrokers(node.broker, cluster.mode === 'single');
       return brokers.includes(node.nodeId);
     },
   };
 }
 
-/** Node ids of the live brokers, asked through one broker's metadata (a real Kafka request). */
-export async function describeBrokers(port: number): Promise<number[]> {
+/**
+ * Node ids of the live brokers, asked through one broker's metadata (a real Kafka request). With
+ * `coordinator`, also looks up a group so that the offsets topic exists and is loaded: right after a start
+ * the first consumer otherwise meets "The coordinator is loading" and restarts itself.
+ */
+export async function describeBrokers(port: number, coordinator = false): Promise<number[]> {
   const kafka = new Kafka({
     clientId: 'mqgate-stack',
     brokers: [`${HOST}:${port}`],
@@ -181,6 +186,7 @@ export async function describeBrokers(port: number): Promise<number[]> {
   try {
     await admin.connect();
     const { brokers } = await admin.describeCluster();
+    if (coordinator) await admin.describeGroups(['mqgate-stack-probe']);
     return brokers.map((b) => b.nodeId);
   } finally {
     await admin.disconnect().catch(() => undefined);
@@ -189,7 +195,7 @@ export async function describeBrokers(port: number): Promise<number[]> {
 
 /** True when the HA cluster's first broker sees all three brokers. */
 export async function kafkaHaReady(): Promise<boolean> {
-  const ids = await describeBrokers(HA.kafka[0].broker);
+  const ids = await describeBrokers(HA.kafka[0].broker, true);
   return HA_CLUSTER.nodes.every((n) => ids.includes(n.nodeId));
 }
 
