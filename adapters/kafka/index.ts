@@ -1,0 +1,113 @@
+import type { Admin, Kafka } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import type { Logger } from 'pino';
+import type { KafkaBackendConfig } from '../../src/config/types.js';
+import type { Envelope } from '../../src/envelope.js';
+import { MqgateError } from '../../src/errors.js';
+import type { Backend, PublishOutcome } from '../../src/ports/backend.js';
+import { KAFKA_RETRY, kafkaClientConfig } from './config.js';
+import { toKafkaError } from './errors.js';
+import { probeCluster } from './health.js';
+import { ProducerSlot } from './producer-slot.js';
+import { KafkaPublisher } from './publisher.js';
+import { TopicRegistry } from './topics.js';
+
+export { decodeRecord, encodeRecord } from './codec.js';
+
+/**
+ * The Kafka backend (kafkajs): an idempotent producer with acks=-1, topics created with the configured
+ * partitions and replication factor, and a kafkajs admin client for topic creation and probes.
+ *
+ * Every call is bounded: `connect()` gives up after kafkajs' few quick retries (about 3 s per broker
+ * attempt at worst), `publish()` answers within about 9 s, `probe()` within 2 s. A producer that lost its
+ * broker reconnects on the next publish. `close()` is idempotent and safe before or during `connect()`.
+ */
+export class KafkaBackend implements Backend {
+  readonly name: string;
+  readonly type = 'kafka';
+  readonly #kafka: Kafka;
+  readonly #logger: Logger;
+  readonly #slot: ProducerSlot;
+  readonly #topics: TopicRegistry;
+  readonly #publisher: KafkaPublisher;
+  #admin: Promise<Admin> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(config: KafkaBackendConfig, logger: Logger) {
+    this.name = config.name;
+    this.#logger = logger;
+    this.#kafka = new kafkajs.Kafka(kafkaClientConfig(config, logger));
+    this.#slot = new ProducerSlot(this.#kafka, logger);
+    this.#topics = new TopicRegistry(config, () => this.#connectedAdmin(), logger);
+    this.#publisher = new KafkaPublisher(this.name, this.#slot, (topic) => this.#topics.ensure(topic));
+  }
+
+  /** Connects the admin client and the producer; rejects with a retriable MqgateError when no broker answers. */
+  async connect(): Promise<void> {
+    try {
+      await Promise.all([this.#connectedAdmin(), this.#slot.acquire()]);
+    } catch (err) {
+      throw toKafkaError(err, { backend: this.name }, 'connecting to kafka');
+    }
+  }
+
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#close();
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.#logger.warn({ timeoutMs }, 'kafka clients still disconnecting after the close timeout');
+        resolve();
+      }, timeoutMs);
+    });
+    await Promise.race([this.#closing, expired]).finally(() => clearTimeout(timer));
+  }
+
+  publish(batch: readonly Envelope[]): Promise<PublishOutcome[]> {
+    if (batch.length === 0) return Promise.resolve([]);
+    return this.#publisher.publish(batch);
+  }
+
+  probe(): Promise<void> {
+    return probeCluster(() => this.#connectedAdmin(), this.name);
+  }
+
+  async ensureTopic(topic: string): Promise<void> {
+    await this.#topics.ensure(topic);
+  }
+
+  async #close(): Promise<void> {
+    const admin = this.#admin;
+    this.#admin = undefined;
+    await Promise.all([
+      this.#slot.close(),
+      admin
+        ?.catch(() => undefined)
+        .then((a) => a?.disconnect())
+        .catch((err: unknown) => this.#logger.debug({ err: String(err) }, 'kafka admin disconnect failed')),
+    ]);
+  }
+
+  /** The connected admin client, connecting it on first use and again after a failed connect. */
+  #connectedAdmin(): Promise<Admin> {
+    if (this.#closing) {
+      return Promise.reject(
+        new MqgateError('MQGATE_ERR_BACKEND_UNAVAILABLE', 'kafka backend is closed', {
+          context: { backend: this.name },
+          retriable: true,
+        }),
+      );
+    }
+    if (!this.#admin) {
+      const admin = this.#kafka.admin({ retry: KAFKA_RETRY });
+      const ready = admin.connect().then(() => admin);
+      this.#admin = ready;
+      ready.catch(() => {
+        if (this.#admin === ready) this.#admin = undefined;
+        admin.disconnect().catch(() => undefined);
+      });
+    }
+    return this.#admin;
+  }
+}
