@@ -18,7 +18,7 @@ import { type CommitInfo, GroupCommitter, type WriteContext } from './group-comm
 import { encodeMessage, type MessageRow, rowToStatus } from './row-codec.js';
 import { appendRows } from './sqlite-append.js';
 import { claimDue, promoteHead, requeueRow } from './sqlite-claim.js';
-import { applyPragmas, migrate } from './sqlite-schema.js';
+import { applyPragmas, checkPragmas, migrate, readPragmas } from './sqlite-schema.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 
 export interface SqliteOutboxOptions {
@@ -93,6 +93,8 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
       migrate(db);
       this.st = prepareStatements(db);
       this.bytes = this.st.openBytes.get()?.bytes ?? 0;
+      // Only now, after the WAL has been read, would the build's WAL default have shown (see applyPragmas).
+      checkPragmas(db);
       this.committer = new GroupCommitter(db, (info) => this.emit('commit', info));
     } catch (err) {
       db.close();
@@ -195,11 +197,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
   /** The durability settings of the outbox's own connection, as SQLite reports them (for diagnostics). */
   pragmas(): { journalMode: string; synchronous: number } {
     this.reader();
-    const db = this.db!;
-    return {
-      journalMode: String(db.pragma('journal_mode', { simple: true })).toLowerCase(),
-      synchronous: Number(db.pragma('synchronous', { simple: true })),
-    };
+    return readPragmas(this.db!);
   }
 
   async get(id: string): Promise<MessageStatus | undefined> {

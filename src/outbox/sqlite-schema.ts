@@ -90,21 +90,32 @@ export function migrate(db: Database.Database): void {
 }
 
 /**
- * Sets the durability pragmas and checks that SQLite took them. WAL first, then `synchronous = FULL`:
- * better-sqlite3's build makes WAL default to NORMAL, which syncs only at checkpoints and could lose the last
- * commits on power loss, so FULL must be set after the journal mode and read back.
+ * Sets the durability pragmas. WAL first, then `synchronous = FULL` explicitly: better-sqlite3 is built with
+ * SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a connection that never set it drops to NORMAL (sync at checkpoints
+ * only, losing the last commits on power loss) once the WAL is first used, even though a read-back right
+ * after `journal_mode = WAL` still shows FULL. Check with {@link checkPragmas} after the first read.
  */
 export function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
-  const mode = String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
+  db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-  db.pragma('foreign_keys = OFF');
-  const sync = db.pragma('synchronous', { simple: true });
-  const readMode = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
-  if (mode !== 'wal' || readMode !== 'wal' || sync !== 2) {
+}
+
+/** The connection's journal mode (lower-case) and synchronous level (2 = FULL), as SQLite reports them. */
+export function readPragmas(db: Database.Database): { journalMode: string; synchronous: number } {
+  return {
+    journalMode: String(db.pragma('journal_mode', { simple: true })).toLowerCase(),
+    synchronous: Number(db.pragma('synchronous', { simple: true })),
+  };
+}
+
+/** Reads the durability pragmas back and throws unless they are WAL and FULL (2). */
+export function checkPragmas(db: Database.Database): void {
+  const { journalMode, synchronous } = readPragmas(db);
+  if (journalMode !== 'wal' || synchronous !== 2) {
     throw new MqgateError(
       'MQGATE_ERR_OUTBOX_UNAVAILABLE',
-      `outbox durability pragmas not applied: journal_mode=${readMode} synchronous=${String(sync)}`,
+      `outbox durability pragmas not applied: journal_mode=${journalMode} synchronous=${synchronous}`,
     );
   }
 }

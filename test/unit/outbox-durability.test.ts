@@ -15,6 +15,8 @@ describe('sqlite outbox durability', () => {
 
   it('runs in WAL with synchronous=FULL', async () => {
     h = await openOutbox();
+    // Read back after a write: a connection on a WAL default would only have dropped to NORMAL by now.
+    await h.outbox.append([msg(topicName())]);
     const pragmas = h.outbox.pragmas();
     expect(pragmas).toEqual({ journalMode: 'wal', synchronous: 2 });
   });
