@@ -24,6 +24,7 @@ export { EPMD_PORT, HA, HOST, SINGLE } from './ports.js';
 export type { Mode, ServiceState, ServiceStatus } from './service.js';
 export { runningModes, serviceKill, serviceStart, serviceStop, stackDown, stackUp } from './stack.js';
 export { formatStatus, stackStatus } from './status.js';
+export { stackAcquire, stackRelease } from './users.js';
 
 /** SIGSTOP to one service's process group: it hangs, connections stay open. */
 export function servicePause(name: string): Promise<void> {

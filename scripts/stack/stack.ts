@@ -1,11 +1,11 @@
 import { writeEnvFile } from './env.js';
 import { StackError } from './errors.js';
 import { kafkaHaReady } from './kafka.js';
-import { fetchKafka } from './kafka-fetch.js';
+import { cachedKafkaLibs, fetchKafka } from './kafka-fetch.js';
 import { killService, type Log, liveRecord, startService, stopService } from './lifecycle.js';
 import { withStackLock } from './lock.js';
 import { STACK_MARKER_VAR, stackDir } from './paths.js';
-import { pidsWithEnv, waitUntil } from './proc.js';
+import { pidsWithEnv, requireBinary, waitUntil } from './proc.js';
 import { formRabbitCluster, rabbitClusterReady } from './rabbitmq.js';
 import { redisHaTopologyReady } from './redis.js';
 import { serviceNamed, servicesOf } from './registry.js';
@@ -23,6 +23,26 @@ const ofKind = (defs: ServiceDef[], ...kinds: string[]) => defs.filter((d) => ki
 
 async function startAll(defs: ServiceDef[], log: Log): Promise<void> {
   await all(defs.map((d) => startService(d, log)));
+}
+
+/** Fails before anything starts when a server binary is missing (one line per missing package). */
+function preflight(): void {
+  const checks: [string, string, string[]][] = [
+    ['redis-server', 'redis-server', []],
+    ['rabbitmq-server', 'rabbitmq-server', ['/usr/lib/rabbitmq/bin']],
+    ['epmd', 'erlang-base', ['/usr/lib/erlang/bin']],
+    ['java', 'default-jre-headless', []],
+  ];
+  if (!cachedKafkaLibs()) checks.push(['mvn', 'maven', []]);
+  const missing = checks.flatMap(([bin, pkg, dirs]) => {
+    try {
+      requireBinary(bin, pkg, dirs);
+      return [];
+    } catch (err) {
+      return [(err as Error).message];
+    }
+  });
+  if (missing.length > 0) throw new StackError(missing.join('\n'));
 }
 
 /** Starts what a service needs first: epmd for RabbitMQ nodes, the jars for Kafka. */
@@ -46,6 +66,7 @@ export function stackUp(opts: { ha?: boolean; log?: Log } = {}): Promise<Record<
   const log = opts.log ?? (() => undefined);
   const mode: Mode = opts.ha ? 'ha' : 'single';
   return withStackLock(async () => {
+    preflight();
     const defs = servicesOf(mode);
     const kafka = ofKind(defs, 'kafka');
     const rabbit = ofKind(defs, 'rabbitmq');
