@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type { RabbitmqBackendConfig } from '../../src/config/types.js';
+import { type Envelope, isValidTopic } from '../../src/envelope.js';
+import { MqgateError } from '../../src/errors.js';
+import type { Backend, PublishOutcome } from '../../src/ports/backend.js';
+import { type RabbitmqOptions, type ResolvedRabbitmqConfig, resolveConfig } from './config.js';
+import { RabbitConnection } from './connection.js';
+import { probe } from './health.js';
+import { RabbitPublisher } from './publisher.js';
+import { declareTopic } from './topology.js';
+
+export { type AmqpMessageLike, decode, encode, parseRoutingKey, routingKeyOf } from './codec.js';
+export { DEFAULT_RABBITMQ_OPTIONS, type RabbitmqOptions } from './config.js';
+export {
+  declareGroupQueue,
+  groupQueueName,
+  parkingQueueName,
+  queueArguments,
+  topologyNames,
+} from './topology.js';
+
+/**
+ * The RabbitMQ backend (amqplib 0.10): a durable topic exchange, routing key `<topic>.<partition>`,
+ * persistent messages on a publisher confirm channel, and per-partition parking queues behind an alternate
+ * exchange so that nothing published before a consumer group exists is lost. See README.md.
+ *
+ * - `publish()` resolves once every message is confirmed by the broker (after a quorum queue has it on a
+ *   majority of nodes, or a classic durable queue has it on disk), or failed; it never rejects. Messages with
+ *   the same key keep their order: a batch goes out in order on one channel.
+ * - `connect()` tries the URLs in order, each bounded by `connectTimeoutMs`; after a connection loss the next
+ *   `publish()`, `probe()` or `ensureTopic()` reconnects.
+ * - `close()` is idempotent and safe before or while connecting; unconfirmed messages fail, retriable.
+ */
+export class RabbitmqBackend implements Backend {
+  readonly name: string;
+  readonly type = 'rabbitmq';
+  readonly #config: ResolvedRabbitmqConfig;
+  readonly #connection: RabbitConnection;
+  readonly #publisher: RabbitPublisher;
+
+  constructor(config: RabbitmqBackendConfig, logger: Logger, options: Partial<RabbitmqOptions> = {}) {
+    this.name = config.name;
+    this.#config = resolveConfig(config, options);
+    this.#connection = new RabbitConnection(this.#config, logger);
+    this.#publisher = new RabbitPublisher(
+      this.#config,
+      this.#connection,
+      (topic) => this.#declareTopic(topic),
+      logger,
+    );
+  }
+
+  /** Connects (or reuses the live connection). Rejects with an MqgateError when no URL answers in time. */
+  async connect(): Promise<void> {
+    await this.#connection.open();
+  }
+
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.#connection.close(options.timeoutMs);
+  }
+
+  async publish(batch: readonly Envelope[]): Promise<PublishOutcome[]> {
+    if (batch.length === 0) return [];
+    return this.#publisher.publish(batch);
+  }
+
+  probe(): Promise<void> {
+    return probe(this.#connection, this.#config);
+  }
+
+  /** Declares the topic's parking queue for each partition (see README.md). Idempotent. */
+  async ensureTopic(topic: string): Promise<void> {
+    if (!isValidTopic(topic)) {
+      throw new MqgateError('MQGATE_ERR_INVALID_TOPIC', `invalid topic ${JSON.stringify(topic)}`, {
+        context: { backend: this.name, topic },
+      });
+    }
+    const session = this.#connection.session ?? (await this.#connection.open());
+    if (!session.ensured.has(topic)) await this.#declareTopic(topic);
+  }
+
+  /** Declares on the live connection and remembers it there: a new connection declares again. */
+  async #declareTopic(topic: string): Promise<void> {
+    await this.#connection.withChannel(
+      `declaring topic ${topic}`,
+      async (channel, session) => {
+        await declareTopic(channel, this.#config, topic);
+        session.ensured.add(topic);
+      },
+      this.#config.options.topologyTimeoutMs,
+    );
+  }
+}
