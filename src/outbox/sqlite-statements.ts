@@ -8,7 +8,7 @@ export const OPEN_STATES = "state IN ('accepted', 'delivering')";
  * Every statement the outbox runs, prepared once at start. The `state IN (...)` terms are written exactly as
  * in the partial indexes' WHERE clauses so that SQLite's planner can use those indexes.
  */
-export function prepareStatements(db: Database.Database) {
+export function prepareStatements(db: Database.Database): Statements {
   return {
     byId: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?'),
     idTopicSeq: db.prepare<[string], Pick<MessageRow, 'topic' | 'seq'>>(
@@ -94,4 +94,33 @@ export function prepareStatements(db: Database.Database) {
   };
 }
 
-export type Statements = ReturnType<typeof prepareStatements>;
+/** The prepared statements, named by what they do. */
+export interface Statements {
+  readonly byId: Database.Statement<[string], MessageRow>;
+  readonly idTopicSeq: Database.Statement<[string], Pick<MessageRow, 'topic' | 'seq'>>;
+  readonly nextSeq: Database.Statement<{ topic: string; key: string }, { last_seq: number }>;
+  readonly keyHasOpen: Database.Statement<{ topic: string; key: string }, { one: number }>;
+  readonly insert: Database.Statement<NewRowParams>;
+  readonly dueHeads: Database.Statement<{ now: number; limit: number }, MessageRow>;
+  readonly expiredHeads: Database.Statement<{ now: number; limit: number }, MessageRow>;
+  readonly keyLeased: Database.Statement<{ topic: string; key: string; now: number }, { one: number }>;
+  readonly lease: Database.Statement<{ id: string; owner: string; until: number }>;
+  readonly delivered: Database.Statement<{
+    id: string;
+    backend: string;
+    partition: number | null;
+    offset: string | null;
+    now: number;
+  }>;
+  readonly retry: Database.Statement<{ id: string; code: string; message: string; at: number }>;
+  readonly release: Database.Statement<{ id: string; at: number }>;
+  readonly dead: Database.Statement<{ id: string; code: string; message: string }>;
+  readonly requeue: Database.Statement<{ id: string; now: number }>;
+  readonly keyHead: Database.Statement<{ topic: string; key: string }, { id: string; is_head: number }>;
+  readonly setHead: Database.Statement<{ id: string; head: number }>;
+  readonly openBytes: Database.Statement<[], { bytes: number | null }>;
+  readonly openStats: Database.Statement<[], { depth: number; oldest: number | null }>;
+  readonly deadCount: Database.Statement<[], { dead: number }>;
+  readonly listDead: Database.Statement<{ topic: string | null; after: string; limit: number }, MessageRow>;
+  readonly prune: Database.Statement<{ before: number; limit: number }>;
+}
