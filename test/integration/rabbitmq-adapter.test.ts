@@ -264,6 +264,17 @@ describe('rabbitmq adapter', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
+  it('maps refused credentials to a non-retriable error', async () => {
+    const url = new URL(stackEnv().rabbitmqUrl);
+    url.username = 'guest';
+    url.password = `wrong-${randomUUID()}`;
+    const { backend: b } = backend({}, [url.toString()]);
+    await expect(b.connect()).rejects.toMatchObject({
+      code: 'MQGATE_ERR_BACKEND_REJECTED',
+      retriable: false,
+    });
+  });
+
   it('bounds connect against a peer that never answers the handshake', async () => {
     // A listening socket that accepts and stays silent: only the timeout can end the attempt.
     const { createServer } = await import('node:net');
