@@ -7,11 +7,11 @@ import { MqgateError } from './errors.js';
 import { HealthMonitor } from './failover/health.js';
 import { buildApp } from './http/app.js';
 import { DEFAULT_MESSAGE_LIMITS } from './http/message-fields.js';
+import { uuidv7 } from './ids.js';
 import { SqliteOutbox } from './outbox/index.js';
 import type { Backend } from './ports/backend.js';
 import { Relay } from './relay/relay.js';
 import { Router } from './routing/router.js';
-import { uuidv7 } from './ids.js';
 
 export interface GatewayOptions {
   readonly logger: Logger;
@@ -61,7 +61,10 @@ export class Gateway {
     }
     if (config.auth.mode !== 'none') {
       // Refuse rather than run open while the operator believes the gateway is protected.
-      throw new MqgateError('MQGATE_ERR_CONFIG', `auth.mode: "${config.auth.mode}" is not available in this version`);
+      throw new MqgateError(
+        'MQGATE_ERR_CONFIG',
+        `auth.mode: "${config.auth.mode}" is not available in this version`,
+      );
     }
     const outbox = new SqliteOutbox({
       path: config.outbox.path,
@@ -82,6 +85,7 @@ export class Gateway {
     const router = new Router(config.routes);
     const relay = new Relay(outbox, router, backends, health, {
       ...config.relay,
+      failbackAfterMs: config.failover.failbackAfterMs,
       owner: `${hostname()}-${process.pid}-${uuidv7().slice(-8)}`,
       logger: logger.child({ component: 'relay' }),
     });
@@ -103,7 +107,10 @@ export class Gateway {
           batchMaxBytes: config.limits.batchMaxBytes,
         },
       },
-      { logger: logger.child({ component: 'http' }), ...(options.version ? { version: options.version } : {}) },
+      {
+        logger: logger.child({ component: 'http' }),
+        ...(options.version ? { version: options.version } : {}),
+      },
     );
     gateway = new Gateway({ app, outbox, relay, health, backends, logger, config });
     return gateway;

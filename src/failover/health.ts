@@ -3,11 +3,14 @@ import type { Logger } from 'pino';
 import { MqgateError, toMqgateError } from '../errors.js';
 import type { Backend } from '../ports/backend.js';
 import { Breaker, type BreakerPolicy, type BreakerSnapshot, type BreakerState } from './breaker.js';
+import type { BackendState } from './route-policy.js';
 
 export interface HealthOptions extends BreakerPolicy {
   readonly probeIntervalMs: number;
-  /** Bound on one probe or connect attempt. */
+  /** Bound on one probe; default max(2 s, 2 probe intervals). */
   readonly probeTimeoutMs?: number;
+  /** Bound on one connect attempt (an adapter may try several URLs); default 10 s. */
+  readonly connectTimeoutMs?: number;
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -79,6 +82,14 @@ export class HealthMonitor extends EventEmitter<{ change: [HealthChange] }> {
     return this.#connected.has(name) && (this.#breakers.get(name)?.allows(this.#now()) ?? false);
   }
 
+  /** Usability and breaker state of one backend now, for the route policy. */
+  backendState(name: string): BackendState {
+    const breaker = this.#breakers.get(name);
+    if (breaker === undefined) return { usable: false, snapshot: { state: 'open', since: 0 } };
+    const now = this.#now();
+    return { usable: this.allows(name), snapshot: breaker.snapshot(now) };
+  }
+
   recordSuccess(name: string): void {
     const breaker = this.#breakers.get(name);
     if (breaker === undefined) return;
@@ -126,7 +137,11 @@ export class HealthMonitor extends EventEmitter<{ change: [HealthChange] }> {
         [...this.#backends.values()].map(async (backend) => {
           try {
             if (!this.#connected.has(backend.name)) {
-              await withTimeout(backend.connect(), timeoutMs, `connecting ${backend.name}`);
+              await withTimeout(
+                backend.connect(),
+                this.#opts.connectTimeoutMs ?? 10_000,
+                `connecting ${backend.name}`,
+              );
               this.#connected.add(backend.name);
               this.#opts.logger?.info({ backend: backend.name }, 'backend connected');
             }

@@ -23,7 +23,18 @@ const HEADER_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** Names that would collide with the envelope's own attributes or redirect a message on RabbitMQ. */
-const RESERVED_HEADERS = new Set(['cc', 'bcc', 'id', 'topic', 'key', 'seq', 'type', 'source', 'time']);
+const RESERVED_HEADERS = new Set([
+  'cc',
+  'bcc',
+  'content-type',
+  'id',
+  'topic',
+  'key',
+  'seq',
+  'type',
+  'source',
+  'time',
+]);
 const RESERVED_PREFIXES = ['ce_', 'ce-', 'cloudevents', 'x-mqgate', 'mqgate-'];
 
 export function checkId(id: unknown, limits: MessageLimits, label = 'id'): string {

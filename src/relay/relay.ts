@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../envelope.js';
 import { MqgateError, toMqgateError } from '../errors.js';
 import type { HealthMonitor } from '../failover/health.js';
+import { RoutePolicy, type RouteSwitch } from '../failover/route-policy.js';
 import type { Backend, DeliveryReceipt, PublishOutcome } from '../ports/backend.js';
 import type { Outbox } from '../ports/outbox.js';
-import type { Router } from '../routing/router.js';
+import type { ResolvedRoute, Router } from '../routing/router.js';
 import { backoffDelayMs } from './backoff.js';
-import { pickBackend } from './pick-backend.js';
 import { DeliveryWaiters, type WaitResult } from './waiters.js';
 
 export interface RelayOptions {
@@ -18,6 +18,8 @@ export interface RelayOptions {
   readonly leaseMs: number;
   readonly publishTimeoutMs: number;
   readonly pollIntervalMs: number;
+  /** How long a preferred backend must stay healthy before a failover route returns to it. */
+  readonly failbackAfterMs: number;
   /** Claimed batches published at once (across keys; a key never has two messages in flight). */
   readonly maxInFlightBatches?: number;
   /** This relay's identity for outbox leases. */
@@ -48,6 +50,8 @@ export interface FailedEvent {
 interface RelayEvents {
   delivered: [DeliveredEvent];
   failed: [FailedEvent];
+  /** A route moved to another backend (failover, failback, or its first choice). */
+  switch: [RouteSwitch];
 }
 
 function timeout<T>(p: Promise<T>, ms: number, backend: string): Promise<T> {
@@ -83,6 +87,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #ensured = new Map<string, Set<string>>();
   readonly #inflight = new Set<Promise<void>>();
   readonly #waiters: DeliveryWaiters;
+  readonly #policy: RoutePolicy;
   #wake: (() => void) | undefined;
   #running: Promise<void> | undefined;
   #closing = false;
@@ -102,6 +107,10 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
     this.#waiters = new DeliveryWaiters(outbox, this);
+    this.#policy = new RoutePolicy(opts.failbackAfterMs, (change) => {
+      opts.logger?.info(change, `route ${change.match}: ${change.reason} to ${change.to}`);
+      this.emit('switch', change);
+    });
     health.on('change', () => this.wake());
   }
 
@@ -122,6 +131,11 @@ export class Relay extends EventEmitter<RelayEvents> {
   /** Resolves when the message is delivered or dead, or with `undefined` after `timeoutMs`. */
   waitFor(id: string, timeoutMs: number): Promise<WaitResult | undefined> {
     return this.#waiters.wait(id, timeoutMs);
+  }
+
+  /** The backend a failover route uses now (undefined while none of its backends is usable). */
+  activeBackend(route: ResolvedRoute): string | undefined {
+    return this.#policy.active(route, (b) => this.#health.backendState(b), this.#now());
   }
 
   /** Stops claiming and waits for the batches in flight (their leases would expire anyway). Idempotent. */
@@ -201,7 +215,7 @@ export class Relay extends EventEmitter<RelayEvents> {
         settles.push(this.#fail(msg, undefined, err));
         continue;
       }
-      const name = pickBackend(route, (b) => this.#health.allows(b), msg);
+      const name = this.#policy.pick(route, (b) => this.#health.backendState(b), msg, this.#now());
       if (name === undefined) {
         // Every backend of the route is down: the message waits, untried, and its attempts are not spent.
         settles.push(this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10));

@@ -58,6 +58,7 @@ export async function testApp(
     leaseMs: 5_000,
     publishTimeoutMs: 2_000,
     pollIntervalMs: 10,
+    failbackAfterMs: 1_000,
     owner: 'test',
     logger,
   });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidTopic, partitionOf } from '../../src/envelope.js';
 import { backoffDelayMs } from '../../src/relay/backoff.js';
-import { pickBackend } from '../../src/relay/pick-backend.js';
 import { globToRegExp, Router } from '../../src/routing/router.js';
 
 describe('backoffDelayMs', () => {
@@ -36,25 +35,6 @@ describe('Router', () => {
   it('treats regex characters in globs literally', () => {
     expect(globToRegExp('a.b').test('axb')).toBe(false);
     expect(globToRegExp('a?c').test('abc')).toBe(true);
-  });
-});
-
-describe('pickBackend', () => {
-  const route = { match: '*', backends: ['a', 'b', 'c'], mode: 'failover' as const };
-  it('failover: first usable in order', () => {
-    expect(pickBackend(route, () => true, { id: '1' })).toBe('a');
-    expect(pickBackend(route, (b) => b !== 'a', { id: '1' })).toBe('b');
-    expect(pickBackend(route, () => false, { id: '1' })).toBeUndefined();
-  });
-  it('balance: the same key always lands on the same healthy backend', () => {
-    const balance = { ...route, mode: 'balance' as const };
-    const seen = new Set<string | undefined>();
-    for (let i = 0; i < 50; i++) seen.add(pickBackend(balance, () => true, { id: String(i), key: 'k1' }));
-    expect(seen.size).toBe(1);
-    const spread = new Set<string | undefined>();
-    for (let i = 0; i < 200; i++)
-      spread.add(pickBackend(balance, () => true, { id: String(i), key: `k${i}` }));
-    expect(spread).toEqual(new Set(['a', 'b', 'c']));
   });
 });
 

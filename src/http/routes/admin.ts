@@ -23,7 +23,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       match: r.match,
       mode: r.mode,
       backends: r.backends,
-      active: r.backends.find((b) => ctx.health.allows(b)) ?? null,
+      active: ctx.relay.activeBackend(r) ?? null,
     })),
   }));
   app.get(
