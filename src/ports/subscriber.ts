@@ -10,9 +10,26 @@ export interface Delivery {
   readonly offset?: string;
 }
 
+/**
+ * What a consumer group member asks of a backend.
+ *
+ * Contract every adapter keeps (the conformance tests check it):
+ * - Partitions of a topic are shared among the group's live members, each owned by one member at a time;
+ *   counts differ by at most one after a rebalance. A member that dies (no heartbeat within the session
+ *   timeout) loses its partitions, and its unacknowledged messages go to the new owner.
+ * - Within one partition, `onMessage` is called one message at a time, in partition order: the next call
+ *   waits for the previous promise to settle. Different partitions run concurrently. Prefetch is bounded.
+ * - A message is acknowledged (offset committed, XACK, basic.ack) only after its promise resolved; a
+ *   rejected promise means "not handled": the backend delivers it again, before later ones of its partition.
+ * - `onRevoke` runs, and in-flight handlers of the revoked partitions settle, before another member can
+ *   receive those partitions (where the broker allows: Kafka's cooperative protocol and RabbitMQ's
+ *   single-active-consumer give this; on Redis the partition lease does).
+ */
 export interface SubscribeRequest {
   readonly group: string;
   readonly topics: readonly string[];
+  /** This member's id in the group; unique per process. */
+  readonly memberId?: string;
   /**
    * Called for each message; the backend acknowledges it when the promise resolves and redelivers it later
    * when it rejects or the subscriber dies first.
