@@ -88,6 +88,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #inflight = new Set<Promise<void>>();
   readonly #waiters: DeliveryWaiters;
   readonly #policy: RoutePolicy;
+  readonly #switches: RouteSwitch[] = [];
   #wake: (() => void) | undefined;
   #running: Promise<void> | undefined;
   #closing = false;
@@ -109,6 +110,8 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#waiters = new DeliveryWaiters(outbox, this);
     this.#policy = new RoutePolicy(opts.failbackAfterMs, (change) => {
       opts.logger?.info(change, `route ${change.match}: ${change.reason} to ${change.to}`);
+      this.#switches.push(change);
+      if (this.#switches.length > 100) this.#switches.shift();
       this.emit('switch', change);
     });
     health.on('change', () => this.wake());
@@ -131,6 +134,11 @@ export class Relay extends EventEmitter<RelayEvents> {
   /** Resolves when the message is delivered or dead, or with `undefined` after `timeoutMs`. */
   waitFor(id: string, timeoutMs: number): Promise<WaitResult | undefined> {
     return this.#waiters.wait(id, timeoutMs);
+  }
+
+  /** The last 100 route switches (failovers, failbacks), oldest first. */
+  get switches(): readonly RouteSwitch[] {
+    return this.#switches;
   }
 
   /** The backend a failover route uses now (undefined while none of its backends is usable). */

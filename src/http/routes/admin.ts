@@ -25,6 +25,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       backends: r.backends,
       active: ctx.relay.activeBackend(r) ?? null,
     })),
+    switches: ctx.relay.switches.map((s) => ({ ...s, at: new Date(s.at).toISOString() })),
   }));
   app.get(
     '/v1/outbox',
