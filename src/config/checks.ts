@@ -1,3 +1,4 @@
+import { checkAuth } from './checks-auth.js';
 import { closest } from './describe.js';
 import type { Problem } from './paths.js';
 import { parseDuration } from './units.js';
@@ -22,6 +23,7 @@ export function crossCheck(data: unknown): Problem[] {
     ...checkBackends(backends),
     ...checkRoutes(data.routes, Object.keys(backends)),
     ...checkRelay(data.relay),
+    ...checkAuth(data.auth),
   ];
 }
 

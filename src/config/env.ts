@@ -34,6 +34,8 @@ export const ENV_VARS = [
   'MQGATE_REDIS_URL',
   'MQGATE_REDIS_SENTINELS',
   'MQGATE_REDIS_NAME',
+  'MQGATE_API_KEYS',
+  'MQGATE_JWT_SECRET',
 ] as const;
 
 export interface EnvResult {
@@ -188,6 +190,34 @@ function applyBrokerVars(o: Overrides, env: Env): void {
 }
 
 /**
+ * Secrets of `auth` from the environment: `MQGATE_API_KEYS` (`name:sha256hex,...`, replacing `auth.keys`)
+ * and `MQGATE_JWT_SECRET` (`auth.secret`). Either one also sets the mode when the file left it `none`.
+ */
+function applyAuthVars(o: Overrides, env: Env): void {
+  const { MQGATE_API_KEYS: keys, MQGATE_JWT_SECRET: secret } = env;
+  const auth = isMapping(o.data.auth) ? o.data.auth : undefined;
+  if (keys) {
+    if (auth?.mode === undefined || auth.mode === 'none')
+      o.set('MQGATE_API_KEYS', ['auth', 'mode'], 'apiKey');
+    const parsed = keys.split(',').map((item) => {
+      const at = item.lastIndexOf(':');
+      return {
+        name: item.slice(0, at).trim(),
+        sha256: item
+          .slice(at + 1)
+          .trim()
+          .toLowerCase(),
+      };
+    });
+    o.set('MQGATE_API_KEYS', ['auth', 'keys'], parsed);
+  }
+  if (secret) {
+    if (auth?.mode === undefined || auth.mode === 'none') o.set('MQGATE_JWT_SECRET', ['auth', 'mode'], 'jwt');
+    o.set('MQGATE_JWT_SECRET', ['auth', 'secret'], secret);
+  }
+}
+
+/**
  * Applies the overrides in `env` to a copy of `raw` (the parsed file). A `raw` that is not a mapping is
  * returned as it is, for validation to report.
  */
@@ -211,6 +241,7 @@ export function applyEnv(raw: unknown, env: Env): EnvResult {
     o.set('MQGATE_OUTBOX_URL', ['outbox', 'url'], outboxUrl);
   }
   applyBrokerVars(o, env);
+  applyAuthVars(o, env);
   const generic = Object.keys(env)
     .filter((name) => name.startsWith('MQGATE__') && env[name])
     .sort();

@@ -5,6 +5,8 @@ export { type LoadConfigOptions, loadConfig, type ParseConfigOptions, parseConfi
 export { isSecretPath, redactConfig, redactUrl } from './redact.js';
 export { defaultConfigPath, packageRoot } from './root.js';
 export type {
+  AclRule,
+  ApiKeyConfig,
   AuthConfig,
   BackendConfig,
   BackendType,
@@ -19,6 +21,7 @@ export type {
   OutboxConfig,
   PostgresOutboxConfig,
   RabbitmqBackendConfig,
+  RateLimitConfig,
   RedisBackendConfig,
   RedisConnection,
   RelayConfig,

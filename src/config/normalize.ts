@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import type { ConfigFile } from './schema.js';
 import type { BackendSchema } from './schema-backends.js';
-import type { BackendConfig, Config, HostPort, RedisConnection } from './types.js';
+import type { AuthConfig, BackendConfig, Config, HostPort, RedisConnection } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
 type FileBackend = Static<typeof BackendSchema>;
@@ -64,6 +64,12 @@ function backend(name: string, b: FileBackend): BackendConfig {
   }
 }
 
+function auth(a: ConfigFile['auth']): AuthConfig {
+  if (a.mode !== 'jwt') return a;
+  const { clockTolerance, ...rest } = a;
+  return { ...rest, clockToleranceMs: ms(clockTolerance) };
+}
+
 /**
  * The runtime config from a validated, defaults-filled file: units converted into `...Ms` / `...Bytes`
  * fields, the outbox path resolved against `cwd`, each backend given its name.
@@ -71,7 +77,12 @@ function backend(name: string, b: FileBackend): BackendConfig {
 export function normalize(file: ConfigFile, cwd: string, source: string | undefined): Config {
   const { server, outbox, failover, relay, limits } = file;
   return {
-    server: { host: server.host, port: server.port, bodyLimitBytes: bytes(server.bodyLimit) },
+    server: {
+      host: server.host,
+      port: server.port,
+      bodyLimitBytes: bytes(server.bodyLimit),
+      shutdownDelayMs: server.shutdownDelay === undefined ? 0 : ms(server.shutdownDelay),
+    },
     outbox: {
       ...(outbox.driver === 'sqlite'
         ? { driver: 'sqlite', path: resolve(cwd, outbox.path) }
@@ -87,7 +98,8 @@ export function normalize(file: ConfigFile, cwd: string, source: string | undefi
       openForMs: ms(failover.openFor),
       failbackAfterMs: ms(failover.failbackAfter),
     },
-    auth: file.auth,
+    auth: auth(file.auth),
+    rateLimit: { max: file.rateLimit.max, windowMs: ms(file.rateLimit.window) },
     limits: {
       batchMaxCount: limits.batchMaxCount,
       batchMaxBytes: bytes(limits.batchMaxBytes),

@@ -1,7 +1,10 @@
 import type { Config } from './types.js';
 
-/** Keys whose values are secrets wherever they appear (`auth.keys` holds API keys). */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'keys']);
+/**
+ * Keys whose values are secrets wherever they appear. API keys are stored only as hashes (`auth.keys[i].sha256`),
+ * which are masked too: a hash of a weak key can be brute-forced.
+ */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'sha256']);
 
 /**
  * Replaces any URL password in `text` with `***` (`amqp://guest:***@host`). Works on malformed URLs too
@@ -29,7 +32,7 @@ function redactValue(value: unknown, path: (string | number)[]): unknown {
 
 /**
  * A deep copy of `config` that is safe to log: passwords in URLs become `***`, and SASL and Sentinel
- * passwords, the JWT secret and API keys become `***`. The copy is not frozen; `config` is not touched.
+ * passwords, the JWT secret and API key hashes become `***`. The copy is not frozen; `config` is not touched.
  */
 export function redactConfig(config: Config): Config {
   return redactValue(config, []) as Config;

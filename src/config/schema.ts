@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { AuthSchema, RateLimitSchema } from './schema-auth.js';
 import { BackendsSchema } from './schema-backends.js';
 import { Duration, PositiveInt, Size, Strict, StringEnum, Tagged, Text } from './schema-types.js';
 
@@ -18,6 +19,14 @@ export const ServerSchema = Strict(
       description: 'HTTP port (0: any free port)',
     }),
     bodyLimit: Size('1mb', 'largest request body of a single-message publish'),
+    // No default: unset means no delay (a duration of 0 is not valid in the file).
+    shutdownDelay: Type.Optional(
+      Type.Unsafe<string | number>({
+        type: ['string', 'integer'],
+        'x-unit': 'duration',
+        description: 'on SIGTERM, how long /readyz answers 503 before the listener closes; unset: none',
+      }),
+    ),
   },
   { default: {} },
 );
@@ -70,23 +79,7 @@ export const FailoverSchema = Strict(
 
 export const AUTH_MODES = ['none', 'apiKey', 'jwt'] as const;
 
-export const AuthSchema = Tagged(
-  'mode',
-  [
-    Strict({ mode: Type.Literal('none') }),
-    Strict({
-      mode: Type.Literal('apiKey'),
-      keys: Type.Array(Text('API key (secret)'), { minItems: 1, description: 'accepted API keys (secrets)' }),
-    }),
-    Strict({
-      mode: Type.Literal('jwt'),
-      secret: Text('HMAC secret that signs tokens (secret)'),
-      issuer: Type.Optional(Text('required `iss` claim')),
-      audience: Type.Optional(Text('required `aud` claim')),
-    }),
-  ],
-  { default: { mode: 'none' } },
-);
+export { AuthSchema, RateLimitSchema };
 
 export const LimitsSchema = Strict(
   {
@@ -127,6 +120,7 @@ export const ConfigFileSchema = Type.Object(
     routes: RoutesSchema,
     failover: Type.Optional(FailoverSchema),
     auth: Type.Optional(AuthSchema),
+    rateLimit: Type.Optional(RateLimitSchema),
     limits: Type.Optional(LimitsSchema),
     relay: Type.Optional(RelaySchema),
     log: Type.Optional(LogSchema),

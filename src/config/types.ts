@@ -9,6 +9,8 @@ export interface ServerConfig {
   readonly port: number;
   /** Largest request body of a single-message publish (batch requests use `limits.batchMaxBytes`). */
   readonly bodyLimitBytes: number;
+  /** On SIGTERM/SIGINT, how long readiness fails (and publishes get 503) before the listener closes. */
+  readonly shutdownDelayMs: number;
 }
 
 interface OutboxCommon {
@@ -116,10 +118,41 @@ export interface FailoverConfig {
   readonly failbackAfterMs: number;
 }
 
+/** One ACL grant: topic globs per right, for the principals `principal` (a glob) names. */
+export interface AclRule {
+  readonly principal: string;
+  readonly publish: readonly string[];
+  readonly subscribe: readonly string[];
+  readonly admin: readonly string[];
+}
+
+/** An API key as configured: its principal name and the hex SHA-256 of the key (never the key). */
+export interface ApiKeyConfig {
+  readonly name: string;
+  readonly sha256: string;
+}
+
 export type AuthConfig =
   | { readonly mode: 'none' }
-  | { readonly mode: 'apiKey'; readonly keys: readonly string[] }
-  | { readonly mode: 'jwt'; readonly secret: string; readonly issuer?: string; readonly audience?: string };
+  | { readonly mode: 'apiKey'; readonly keys: readonly ApiKeyConfig[]; readonly acl: readonly AclRule[] }
+  | {
+      readonly mode: 'jwt';
+      /** HS256 secret; exactly one of `secret` and `publicKey` is set. */
+      readonly secret?: string;
+      /** RS256 public key (PEM, SPKI). */
+      readonly publicKey?: string;
+      readonly issuer: string;
+      readonly audience: string;
+      readonly principalClaim: string;
+      readonly clockToleranceMs: number;
+      readonly acl: readonly AclRule[];
+    };
+
+/** Requests per window per credential; `max: 0` turns rate limiting off. */
+export interface RateLimitConfig {
+  readonly max: number;
+  readonly windowMs: number;
+}
 
 export interface LimitsConfig {
   readonly batchMaxCount: number;
@@ -154,6 +187,7 @@ export interface Config {
   readonly routes: readonly RouteConfig[];
   readonly failover: FailoverConfig;
   readonly auth: AuthConfig;
+  readonly rateLimit: RateLimitConfig;
   readonly limits: LimitsConfig;
   readonly relay: RelayConfig;
   readonly log: LogConfig;

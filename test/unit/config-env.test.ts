@@ -62,8 +62,31 @@ describe('env overrides: generic MQGATE__SECTION__KEY', () => {
   });
 
   it('keeps string keys as strings (a numeric secret stays a string)', () => {
-    const config = loadConfig({ env: { MQGATE__AUTH__MODE: 'jwt', MQGATE__AUTH__SECRET: '12345' } });
-    expect(config.auth).toEqual({ mode: 'jwt', secret: '12345' });
+    const config = loadConfig({
+      env: {
+        MQGATE__AUTH__MODE: 'jwt',
+        MQGATE__AUTH__SECRET: '12345',
+        MQGATE__AUTH__ISSUER: 'i',
+        MQGATE__AUTH__AUDIENCE: 'a',
+      },
+    });
+    expect(config.auth).toMatchObject({ mode: 'jwt', secret: '12345', principalClaim: 'sub', acl: [] });
+  });
+
+  it('MQGATE_API_KEYS and MQGATE_JWT_SECRET set the auth secrets (and the mode)', () => {
+    const hash = 'a'.repeat(64);
+    expect(loadConfig({ env: { MQGATE_API_KEYS: `svc-a:${hash}, svc-b:${'B'.repeat(64)}` } }).auth).toEqual({
+      mode: 'apiKey',
+      keys: [
+        { name: 'svc-a', sha256: hash },
+        { name: 'svc-b', sha256: 'b'.repeat(64) },
+      ],
+      acl: [],
+    });
+    const jwt = loadConfig({
+      env: { MQGATE_JWT_SECRET: 's3cret', MQGATE__AUTH__ISSUER: 'i', MQGATE__AUTH__AUDIENCE: 'a' },
+    });
+    expect(jwt.auth).toMatchObject({ mode: 'jwt', secret: 's3cret', issuer: 'i', audience: 'a' });
   });
 
   it('reports a bad value naming the variable and the key', () => {
@@ -71,7 +94,7 @@ describe('env overrides: generic MQGATE__SECTION__KEY', () => {
       'backends.kafka.partitions (from MQGATE__BACKENDS__KAFKA__PARTITIONS): must be a positive integer, got "x"',
     ]);
     expect(problemsFor({ MQGATE__SERVER__PROT: '1' })).toEqual([
-      'server.prot (from MQGATE__SERVER__PROT): unknown key (did you mean "port"? expected host, port, bodyLimit)',
+      'server.prot (from MQGATE__SERVER__PROT): unknown key (did you mean "port"? expected host, port, bodyLimit, shutdownDelay)',
     ]);
     expect(problemsFor({ MQGATE__SERVER__PORT__X: '1' })).toEqual([
       'MQGATE__SERVER__PORT__X: cannot set a key inside server.port, which is not a mapping',

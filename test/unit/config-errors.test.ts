@@ -90,12 +90,12 @@ describe('config errors: one line per problem, naming the key', () => {
     [
       'unknown key (typo)',
       (raw) => Object.assign(raw, { server: { prot: 80 } }),
-      'server.prot: unknown key (did you mean "port"? expected host, port, bodyLimit)',
+      'server.prot: unknown key (did you mean "port"? expected host, port, bodyLimit, shutdownDelay)',
     ],
     [
       'unknown top-level section',
       (raw) => Object.assign(raw, { relays: {} }),
-      'relays: unknown key (did you mean "relay"? expected server, outbox, backends, routes, failover, auth, limits, relay, log)',
+      'relays: unknown key (did you mean "relay"? expected server, outbox, backends, routes, failover, auth, rateLimit, limits, relay, log)',
     ],
     [
       'unknown key in a backend',
@@ -168,8 +168,8 @@ describe('config errors: one line per problem, naming the key', () => {
     ],
     [
       'jwt without secret',
-      (raw) => Object.assign(raw, { auth: { mode: 'jwt' } }),
-      'auth.secret: missing; expected a non-empty string',
+      (raw) => Object.assign(raw, { auth: { mode: 'jwt', issuer: 'i', audience: 'a' } }),
+      'auth.secret: missing; expected an HS256 secret, or publicKey for RS256',
     ],
     [
       'unknown auth mode',
@@ -250,12 +250,12 @@ describe('config errors: one line per problem, naming the key', () => {
   it('never prints a secret', () => {
     const lines = problems((raw) => {
       Object.assign(raw.backends.rabbit, { urls: ['http://guest:hunter2@127.0.0.1:5672'] });
-      Object.assign(raw, { auth: { mode: 'apiKey', keys: ['', 5] } });
+      Object.assign(raw, { auth: { mode: 'jwt', secret: 5, issuer: 'i', audience: 'a' } });
       Object.assign(raw.backends.kafka, { sasl: { mechanism: 'plain', username: 'u', password: 42 } });
     });
     const text = lines.join('\n');
     expect(text).toContain('invalid amqp URL "http://guest:***@127.0.0.1:5672"');
-    expect(text).toContain('auth.keys[1]: must be a non-empty string, got <redacted>');
+    expect(text).toContain('auth.secret: must be a non-empty string, got <redacted>');
     expect(text).toContain('backends.kafka.sasl.password: must be a non-empty string, got <redacted>');
     expect(text).not.toMatch(/hunter2|42/);
   });

@@ -26,7 +26,12 @@ describe('loadConfig: defaults', () => {
   it('loads config/default.yaml with the documented values, in units', () => {
     const config = loadConfig({ env: {}, cwd: '/srv/app' });
     expect(config.source).toBe(defaultConfigPath());
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, bodyLimitBytes: 1024 ** 2 });
+    expect(config.server).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      bodyLimitBytes: 1024 ** 2,
+      shutdownDelayMs: 0,
+    });
     expect(config.outbox).toEqual({
       driver: 'sqlite',
       path: '/srv/app/data/outbox.db',

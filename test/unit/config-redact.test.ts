@@ -15,37 +15,34 @@ describe('redaction', () => {
       jobs: { type: 'bullmq', sentinels: ['s:26379'], name: 'm', password: 'sentinelpass' },
     },
     routes: [{ match: '*', backends: ['kafka'] }],
-    auth: { mode: 'apiKey', keys: ['key-one', 'key-two'] },
+    auth: { mode: 'apiKey', keys: [{ name: 'svc', sha256: 'f'.repeat(64) }], acl: [] },
   });
 
   it('masks URL passwords, SASL and Sentinel passwords and API keys', () => {
     const safe = redactConfig(config);
     const text = JSON.stringify(safe);
-    for (const secret of [
-      'pgpass',
-      'saslpass',
-      'rabbitpass',
-      'redispass',
-      'sentinelpass',
-      'key-one',
-      'key-two',
-    ]) {
+    for (const secret of ['pgpass', 'saslpass', 'rabbitpass', 'redispass', 'sentinelpass', 'f'.repeat(64)]) {
       expect(text).not.toContain(secret);
     }
     expect(safe.outbox).toMatchObject({ url: 'postgres://mqgate:***@db:5432/mqgate' });
     expect(safe.backends.rabbit).toMatchObject({ urls: ['amqp://guest:***@r:5672', 'amqps://r2:5671'] });
     expect(safe.backends.redis).toMatchObject({ connection: { url: 'rediss://:***@cache:6380/0' } });
     expect(safe.backends.kafka).toMatchObject({ sasl: { username: 'svc', password: '***' } });
-    expect(safe.auth).toEqual({ mode: 'apiKey', keys: ['***', '***'] });
+    expect(safe.auth).toEqual({ mode: 'apiKey', keys: [{ name: 'svc', sha256: '***' }], acl: [] });
   });
 
   it('masks the JWT secret', () => {
     const jwt = parseConfig({
       backends: { k: { type: 'kafka', brokers: ['k:1'] } },
       routes: [{ match: '*', backends: ['k'] }],
-      auth: { mode: 'jwt', secret: 'topsecret', issuer: 'iss' },
+      auth: { mode: 'jwt', secret: 'topsecret', issuer: 'iss', audience: 'aud' },
     });
-    expect(redactConfig(jwt).auth).toEqual({ mode: 'jwt', secret: '***', issuer: 'iss' });
+    expect(redactConfig(jwt).auth).toMatchObject({
+      mode: 'jwt',
+      secret: '***',
+      issuer: 'iss',
+      audience: 'aud',
+    });
   });
 
   it('returns a copy and leaves the frozen config as it was', () => {
