@@ -52,14 +52,19 @@ export function kafkaClientConfig(config: KafkaBackendConfig, logger: Logger): K
 }
 
 /**
- * Producer options: idempotent (the broker drops a retried batch it already has), one request in flight per
- * broker connection (KIP-98's rule for idempotence, which kafkajs does not enforce itself:
- * https://github.com/tulios/kafkajs/issues/200), no auto-creation (topics are made by `ensureTopic` with the
+ * Producer options: NOT idempotent, one request in flight per broker connection (so a retried request never
+ * overtakes the next one), no auto-creation (topics are made by `ensureTopic` with the
  * configured partitions, never with the broker's `num.partitions`), and an explicit partitioner.
  */
 export function producerConfig(): ProducerConfig {
   return {
-    idempotent: true,
+    // kafkajs' idempotent producer can acknowledge a record it never wrote: after a request fails, it takes
+    // back the sequence numbers it used, and a concurrent or later send reusing them is answered by the
+    // broker as a DUPLICATE_SEQUENCE_NUMBER with the earlier batch's offset (tulios/kafkajs#598). The chaos
+    // suite saw exactly that (a message marked delivered at an offset holding another one) when the broker
+    // was paused mid-send. Without idempotence a retried request can only write a duplicate, which the relay
+    // already allows (at-least-once, same id) and consumers drop by id. Losing a message is not allowed.
+    idempotent: false,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     retry: KAFKA_RETRY,
@@ -69,9 +74,8 @@ export function producerConfig(): ProducerConfig {
   };
 }
 
-// The idempotent producer warns when its retries are bounded. They are bounded on purpose (publish must
-// answer in time) and the adapter keeps idempotence sound by replacing the producer after any failed send
-// (see publisher.ts), so the warning is noise.
+// kafkajs warns when an idempotent producer's retries are bounded; kept quiet in case idempotence is ever
+// turned back on (retries are bounded on purpose: publish must answer in time).
 const QUIET = [/Limiting retries for the idempotent producer/];
 
 function saslOptions(sasl: NonNullable<KafkaBackendConfig['sasl']>): SASLOptions {

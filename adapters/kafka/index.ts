@@ -5,27 +5,31 @@ import type { KafkaBackendConfig } from '../../src/config/types.js';
 import type { Envelope } from '../../src/envelope.js';
 import { MqgateError } from '../../src/errors.js';
 import type { Backend, PublishOutcome } from '../../src/ports/backend.js';
+import type { SubscribableBackend, SubscribeRequest, Subscription } from '../../src/ports/subscriber.js';
 import { KAFKA_RETRY, kafkaClientConfig } from './config.js';
 import { toKafkaError } from './errors.js';
 import { probeCluster } from './health.js';
 import { ProducerSlot } from './producer-slot.js';
 import { KafkaPublisher } from './publisher.js';
+import { subscribeKafka } from './subscriber.js';
 import { TopicRegistry } from './topics.js';
 
 export { decodeRecord, encodeRecord } from './codec.js';
 
 /**
- * The Kafka backend (kafkajs): an idempotent producer with acks=-1, topics created with the configured
+ * The Kafka backend (kafkajs): a producer with acks=-1 (not kafkajs' idempotent mode: see README), topics created with the configured
  * partitions and replication factor, and a kafkajs admin client for topic creation and probes.
  *
  * Every call is bounded: `connect()` gives up after kafkajs' few quick retries (about 3 s per broker
- * attempt at worst), `publish()` answers within about 9 s, `probe()` within 2 s. A producer that lost its
+ * attempt at worst), `publish()` answers within about 9 s, `probe()` within 2 s. `subscribe()` joins a
+ * native consumer group (subscriber.ts). A producer that lost its
  * broker reconnects on the next publish. `close()` is idempotent and safe before or during `connect()`.
  */
-export class KafkaBackend implements Backend {
+export class KafkaBackend implements Backend, SubscribableBackend {
   readonly name: string;
   readonly type = 'kafka';
   readonly #kafka: Kafka;
+  readonly #config: KafkaBackendConfig;
   readonly #logger: Logger;
   readonly #slot: ProducerSlot;
   readonly #topics: TopicRegistry;
@@ -35,6 +39,7 @@ export class KafkaBackend implements Backend {
 
   constructor(config: KafkaBackendConfig, logger: Logger) {
     this.name = config.name;
+    this.#config = config;
     this.#logger = logger;
     this.#kafka = new kafkajs.Kafka(kafkaClientConfig(config, logger));
     this.#slot = new ProducerSlot(this.#kafka, logger);
@@ -75,6 +80,12 @@ export class KafkaBackend implements Backend {
 
   async ensureTopic(topic: string): Promise<void> {
     await this.#topics.ensure(topic);
+  }
+
+  /** Joins the group `mqgate.<group>`; the topics are created first, so a group may start before a publish. */
+  async subscribe(request: SubscribeRequest): Promise<Subscription> {
+    await Promise.all(request.topics.map((t) => this.ensureTopic(t)));
+    return subscribeKafka(this.#kafka, this.#config, request, this.#logger);
   }
 
   async #close(): Promise<void> {

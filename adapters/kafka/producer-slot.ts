@@ -13,7 +13,7 @@ interface Slot extends ProducerLease {
 }
 
 /**
- * Holds the current idempotent producer and replaces it after a failed send.
+ * Holds the current producer and replaces it after a failed send.
  *
  * Why replace it: kafkajs assigns sequence numbers per partition before a produce request and takes them back
  * when the request fails (src/producer/sendMessages.js). If the broker had in fact written the batch (a

@@ -27,7 +27,7 @@ interface Chunk {
 type Outcomes = (PublishOutcome | undefined)[];
 
 /**
- * Publishes envelopes with an idempotent, acks=-1 producer and reports one outcome per message.
+ * Publishes envelopes with an acks=-1 producer and reports one outcome per message.
  *
  * Each partition's records go out in array order as record batches under the topic's `max.message.bytes`:
  * the broker applies that limit to a whole batch, and kafkajs would put all of a send's records for a
