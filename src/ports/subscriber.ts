@@ -31,6 +31,11 @@ export interface SubscribeRequest {
   /** This member's id in the group; unique per process. */
   readonly memberId?: string;
   /**
+   * How long the member may be silent (no heartbeat) before the group gives its partitions to the others.
+   * Adapters default it (Kafka: 10 s); on Kafka the broker bounds it (`group.min.session.timeout.ms`, 6 s).
+   */
+  readonly sessionTimeoutMs?: number;
+  /**
    * Called for each message; the backend acknowledges it when the promise resolves and redelivers it later
    * when it rejects or the subscriber dies first.
    */
