@@ -1,0 +1,44 @@
+/**
+ * A bounded map that forgets the least recently used entry once it holds `maxEntries`. Both reading (`get`)
+ * and writing (`set`) count as use. Built on `Map`'s insertion order: O(1) for every operation.
+ */
+export class Lru<K, V> {
+  readonly #entries = new Map<K, V>();
+
+  constructor(readonly maxEntries: number) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
+    }
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  has(key: K): boolean {
+    return this.#entries.has(key);
+  }
+
+  /** The value, marking the entry as the most recently used. */
+  get(key: K): V | undefined {
+    if (!this.#entries.has(key)) return undefined;
+    const value = this.#entries.get(key) as V;
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    return value;
+  }
+
+  /** Stores the value as the most recently used entry, evicting the oldest one when full. */
+  set(key: K, value: V): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}

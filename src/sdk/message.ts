@@ -1,0 +1,36 @@
+import type { Delivery } from '../ports/subscriber.js';
+import type { Message } from './types.js';
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** The handler's view of a delivery on handler attempt `attempt`. */
+export function toMessage(delivery: Delivery, attempt: number): Message {
+  const env = delivery.envelope;
+  return {
+    id: env.id,
+    topic: env.topic,
+    key: env.key,
+    seq: env.seq,
+    headers: env.headers,
+    data: parseData(env.data, env.datacontenttype),
+    raw: env.data,
+    contentType: env.datacontenttype,
+    type: env.type,
+    source: env.source,
+    time: env.time,
+    attempt,
+    backend: delivery.backend,
+    partition: delivery.partition,
+    offset: delivery.offset,
+  };
+}
+
+/** JSON payloads parsed; anything else, or JSON that does not parse, stays bytes (never lost to a parse). */
+export function parseData(data: Buffer, contentType: string): unknown {
+  if (!JSON_TYPE.test(contentType)) return data;
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch {
+    return data;
+  }
+}
