@@ -128,7 +128,10 @@ describe('chaos: failover between backends', () => {
     await world.waitDrained();
     const result = account(stats.sent, stats.refused, stats.acked, await world.readAll());
     console.log(report('pause-primary', result));
-    for (const id of result.lost) console.log(`chaos[pause-primary] lost ${id}: ${JSON.stringify(await world.json(`/v1/messages/${id}`))}`);
+    for (const id of result.lost)
+      console.log(
+        `chaos[pause-primary] lost ${id}: ${JSON.stringify(await world.json(`/v1/messages/${id}`))}`,
+      );
     expect(stats.errors).toEqual([]);
     expect(result.lost).toEqual([]);
     expect(result.unexpected).toEqual([]);
