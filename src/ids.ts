@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits, so generated ids sort by time and
- * index well in the outbox.
+ * index well in the outbox. Built from `randomUUID()` (whose entropy comes from a pre-filled cache, several
+ * times cheaper per call than `randomBytes(16)` on the publish path): the timestamp replaces its first 48
+ * bits and the version nibble becomes 7; the variant bits are already RFC 9562's.
  */
 export function uuidv7(nowMs: number = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(nowMs, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const random = randomUUID();
+  const ts = nowMs.toString(16).padStart(12, '0').slice(-12);
+  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
 }
