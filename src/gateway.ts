@@ -59,13 +59,6 @@ export class Gateway {
     if (config.outbox.driver !== 'sqlite') {
       throw new MqgateError('MQGATE_ERR_CONFIG', 'outbox.driver: only "sqlite" is available in this version');
     }
-    if (config.auth.mode !== 'none') {
-      // Refuse rather than run open while the operator believes the gateway is protected.
-      throw new MqgateError(
-        'MQGATE_ERR_CONFIG',
-        `auth.mode: "${config.auth.mode}" is not available in this version`,
-      );
-    }
     const outbox = new SqliteOutbox({
       path: config.outbox.path,
       maxBytes: config.outbox.maxBytes,
@@ -97,6 +90,8 @@ export class Gateway {
         relay,
         health,
         draining: () => gateway?.draining ?? false,
+        auth: config.auth,
+        rateLimit: config.rateLimit,
         limits: {
           ...DEFAULT_MESSAGE_LIMITS,
           idMaxLength: config.limits.idempotencyKeyMaxLength,
@@ -138,8 +133,10 @@ export class Gateway {
   }
 
   /**
-   * Graceful stop: readiness fails and publishes get 503 at once, in-flight requests finish their commits,
-   * the relay hands back its batches, then backends and the outbox close. Idempotent.
+   * Graceful stop: readiness fails and publishes get 503 at once; after `server.shutdownDelay` (time for load
+   * balancers to notice) the listener closes and in-flight requests finish their commits; the relay finishes
+   * its batches in flight (their outcomes are recorded; unclaimed messages stay in the outbox), then backends
+   * and the outbox close. Idempotent.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.#closed ??= this.#close(options.timeoutMs ?? 10_000);
@@ -149,6 +146,11 @@ export class Gateway {
   async #close(timeoutMs: number): Promise<void> {
     this.#draining = true;
     clearInterval(this.#pruneTimer);
+    const delayMs = this.#config.server.shutdownDelayMs;
+    if (delayMs > 0) {
+      this.#logger.info({ delayMs }, 'draining: readiness fails before the listener closes');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
     await this.app.close();
     await this.relay.close({ timeoutMs });
     await this.health.close();

@@ -2,9 +2,14 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { createAuthenticator } from '../auth/authenticator.js';
 import type { AppContext } from './context.js';
+import { authPlugin, withAccess } from './plugins/auth.js';
+import { type MetricsOptions, metricsPlugin } from './plugins/metrics.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { problemPlugin } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
+import { dlqRoutes } from './routes/dlq.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { publishRoutes } from './routes/publish.js';
@@ -12,6 +17,7 @@ import { publishRoutes } from './routes/publish.js';
 export interface AppOptions {
   readonly logger?: Logger;
   readonly version?: string;
+  readonly metrics?: MetricsOptions;
 }
 
 /**
@@ -42,9 +48,15 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(healthRoutes, ctx);
-  await app.register(adminRoutes, ctx);
-  await app.register(messageRoutes, ctx);
-  await app.register(publishRoutes, ctx);
+  // Order matters: auth's onRequest hook runs before the rate limiter's (which keys on the principal), and
+  // both must exist before the routes they cover are added.
+  await app.register(authPlugin, { authenticator: await createAuthenticator(ctx.auth ?? { mode: 'none' }) });
+  await app.register(rateLimitPlugin, { rateLimit: ctx.rateLimit ?? { max: 0, windowMs: 1_000 } });
+  await app.register(metricsPlugin, { ctx, ...(options.metrics ? { metrics: options.metrics } : {}) });
+  // Who may call what is decided here, per group of routes (see plugins/auth.ts).
+  await app.register(withAccess('open', [healthRoutes], ctx));
+  await app.register(withAccess('admin', [adminRoutes, dlqRoutes], ctx));
+  await app.register(withAccess('authenticated', [messageRoutes], ctx));
+  await app.register(withAccess('publish', [publishRoutes], ctx));
   return app;
 }

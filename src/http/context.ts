@@ -1,3 +1,4 @@
+import type { AuthConfig, RateLimitConfig } from '../config/types.js';
 import type { HealthMonitor } from '../failover/health.js';
 import type { Outbox } from '../ports/outbox.js';
 import type { Relay } from '../relay/relay.js';
@@ -20,4 +21,8 @@ export interface AppContext {
   readonly limits: HttpLimits;
   /** True once shutdown began: readiness fails and publishes get 503. */
   readonly draining: () => boolean;
+  /** Who may call what; `none` (everyone, everything) when unset. */
+  readonly auth?: AuthConfig;
+  /** Per-credential request rate; off when unset. */
+  readonly rateLimit?: RateLimitConfig;
 }

@@ -14,8 +14,10 @@ import type {
   Outbox,
   OutboxStats,
 } from '../ports/outbox.js';
+import type { OutboxAdmin, TopicOutboxStats } from '../ports/outbox-admin.js';
 import { type CommitInfo, GroupCommitter, type WriteContext } from './group-commit.js';
 import { encodeMessage, type MessageRow, rowToStatus } from './row-codec.js';
+import { type AdminStatements, deleteDeadRow, prepareAdminStatements, topicStats } from './sqlite-admin.js';
 import { appendRows } from './sqlite-append.js';
 import { claimDue, promoteHead, requeueRow } from './sqlite-claim.js';
 import { applyPragmas, checkPragmas, migrate, readPragmas } from './sqlite-schema.js';
@@ -59,13 +61,14 @@ type State = 'new' | 'starting' | 'open' | 'closed';
  * of concurrent writes, and a byte budget. One process owns the file; several gateway replicas need the
  * Postgres driver.
  *
- * Beyond the port, it offers the dead-letter store to admin routes ({@link listDead}, {@link requeueDead})
+ * Beyond the port, it offers the dead-letter store and per-topic stats to admin routes ({@link OutboxAdmin})
  * and emits `commit` after each group commit.
  */
-export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Outbox {
+export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Outbox, OutboxAdmin {
   private state: State = 'new';
   private db: Database.Database | undefined;
   private st: Statements | undefined;
+  private adminSt: AdminStatements | undefined;
   private committer: GroupCommitter | undefined;
   private startPromise: Promise<void> | undefined;
   /** Bytes of open messages, as committed plus what the running group has added; mirrors the DB. */
@@ -92,6 +95,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
       applyPragmas(db, this.options.busyTimeoutMs ?? 5_000);
       migrate(db);
       this.st = prepareStatements(db);
+      this.adminSt = prepareAdminStatements(db);
       this.bytes = this.st.openBytes.get()?.bytes ?? 0;
       // Only now, after the WAL has been read, would the build's WAL default have shown (see applyPragmas).
       checkPragmas(db);
@@ -253,6 +257,17 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
       requeueRow(st, row, this.now());
       this.addBytes(ctx, row.size_bytes);
     });
+  }
+
+  /** Deletes a dead message for good. Rejects with MQGATE_ERR_NOT_FOUND unless the message is dead. */
+  deleteDead(id: string): Promise<void> {
+    return this.write(() => deleteDeadRow(this.adminSt!, id));
+  }
+
+  /** Open messages (depth, bytes, oldest age) and dead ones per topic, by topic name. */
+  async topicStats(): Promise<TopicOutboxStats[]> {
+    this.reader();
+    return topicStats(this.adminSt!, this.now());
   }
 
   /** Frees the budget of a message that left the open states and lets the next seq of its key go. */

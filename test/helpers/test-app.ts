@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import type { AuthConfig, RateLimitConfig } from '../../src/config/types.js';
 import { HealthMonitor } from '../../src/failover/health.js';
 import { buildApp } from '../../src/http/app.js';
 import type { HttpLimits } from '../../src/http/context.js';
@@ -37,6 +38,8 @@ export async function testApp(
     maxBytes?: number;
     backends?: Map<string, Backend>;
     limits?: Partial<HttpLimits>;
+    auth?: AuthConfig;
+    rateLimit?: RateLimitConfig;
   } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'mqgate-http-'));
@@ -63,8 +66,17 @@ export async function testApp(
     logger,
   });
   const app = await buildApp(
-    { outbox, router, relay, health, draining: () => false, limits: { ...TEST_LIMITS, ...options.limits } },
-    { logger },
+    {
+      outbox,
+      router,
+      relay,
+      health,
+      draining: () => false,
+      limits: { ...TEST_LIMITS, ...options.limits },
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    },
+    { logger, metrics: { defaultMetrics: false } },
   );
   await app.ready();
   return {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MqgateError } from '../../errors.js';
 import type { AppContext } from '../context.js';
+import { authorize } from '../plugins/auth.js';
 
 /** `GET /v1/messages/{id}`: where a message is now. */
 export async function messageRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -21,6 +22,8 @@ export async function messageRoutes(app: FastifyInstance, ctx: AppContext): Prom
           `no message with id ${request.params.id} (or it was pruned)`,
         );
       }
+      // The status names the topic, backend and offsets: only for who may publish to or administer the topic.
+      if (!request.principal.can('publish', status.topic)) authorize(request, 'admin', status.topic);
       const { state, ...rest } = status;
       return { status: state, ...rest };
     },

@@ -3,7 +3,9 @@ import { isValidTopic } from '../../envelope.js';
 import { MqgateError } from '../../errors.js';
 import type { AppendResult, NewMessage } from '../../ports/outbox.js';
 import type { WaitResult } from '../../relay/waiters.js';
+import '../accepted.js';
 import type { AppContext } from '../context.js';
+import { checkTraceparent } from '../message-fields.js';
 import {
   isJsonType,
   mediaType,
@@ -11,6 +13,7 @@ import {
   parseJsonBody,
   parsePublishRequest,
 } from '../parse-message.js';
+import { newTraceparent, withTraceparent } from '../trace-context.js';
 import { parseWait } from '../wait-query.js';
 
 interface TopicParams {
@@ -98,17 +101,24 @@ export async function publishRoutes(app: FastifyInstance, ctx: AppContext): Prom
       const { topic } = request.params;
       checkTopic(ctx, topic);
       const wait = parseWait(request.query as Record<string, string | undefined>);
-      const message = parsePublishRequest(
-        {
-          topic,
-          contentType: request.headers['content-type'],
-          headers: request.headers,
-          body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
-          nowMs: Date.now(),
-        },
-        ctx.limits,
+      const message = withTraceparent(
+        parsePublishRequest(
+          {
+            topic,
+            contentType: request.headers['content-type'],
+            headers: request.headers,
+            body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
+            nowMs: Date.now(),
+          },
+          ctx.limits,
+        ),
       );
       const [result] = await ctx.outbox.append([message]);
+      request.accepted = {
+        topic,
+        accepted: result!.duplicate ? 0 : 1,
+        duplicates: result!.duplicate ? 1 : 0,
+      };
       return answer(ctx, reply, result!, wait);
     },
   );
@@ -141,11 +151,12 @@ export async function publishRoutes(app: FastifyInstance, ctx: AppContext): Prom
         );
       }
       const now = Date.now();
+      const trace = checkTraceparent(request.headers.traceparent) ?? newTraceparent();
       const messages: NewMessage[] = [];
       const errors: { index: number; code: string; detail: string }[] = [];
       items.forEach((item, index) => {
         try {
-          messages.push(messageFromJson(item, topic, ctx.limits, now));
+          messages.push(withTraceparent(messageFromJson(item, topic, ctx.limits, now), trace));
         } catch (err) {
           if (!(err instanceof MqgateError)) throw err;
           errors.push({ index, code: err.code, detail: err.message });
@@ -162,6 +173,8 @@ export async function publishRoutes(app: FastifyInstance, ctx: AppContext): Prom
         );
       }
       const results = await ctx.outbox.append(messages);
+      const duplicates = results.filter((r) => r.duplicate).length;
+      request.accepted = { topic, accepted: results.length - duplicates, duplicates };
       ctx.relay.wake();
       return reply.code(202).send({
         results: results.map((r) =>
