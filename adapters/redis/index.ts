@@ -3,11 +3,14 @@ import type { Logger } from 'pino';
 import type { RedisBackendConfig } from '../../src/config/types.js';
 import type { Envelope } from '../../src/envelope.js';
 import { MqgateError } from '../../src/errors.js';
-import type { Backend, PublishOutcome } from '../../src/ports/backend.js';
+import { DEFAULT_GROUP_TIMING, type GroupTiming } from '../../src/groups/timing.js';
+import type { PublishOutcome } from '../../src/ports/backend.js';
+import type { SubscribableBackend, SubscribeRequest, Subscription } from '../../src/ports/subscriber.js';
 import { DEFAULT_TUNING, describeConnection, type RedisClientTuning, redisOptions } from './config.js';
 import { mapRedisError } from './errors.js';
 import { PROBE_TIMEOUT_MS, probeRedis } from './health.js';
 import { publishBatch } from './publisher.js';
+import { RedisSubscription } from './subscriber.js';
 
 export { decodeEntry, encodeEntry } from './codec.js';
 export { streamKey, streamKeys } from './keys.js';
@@ -26,7 +29,7 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
  *   a retriable error.
  * - `close()` is idempotent and safe before or during `connect()`.
  */
-export class RedisBackend implements Backend {
+export class RedisBackend implements SubscribableBackend {
   readonly name: string;
   readonly type = 'redis' as const;
   readonly #config: RedisBackendConfig;
@@ -36,12 +39,44 @@ export class RedisBackend implements Backend {
   #client: Redis | undefined;
   #connecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #groupTiming: GroupTiming;
+  readonly #subscriptions = new Set<RedisSubscription>();
 
-  constructor(config: RedisBackendConfig, logger: Logger, tuning: RedisClientTuning = DEFAULT_TUNING) {
+  constructor(
+    config: RedisBackendConfig,
+    logger: Logger,
+    tuning: RedisClientTuning = DEFAULT_TUNING,
+    groupTiming: Partial<GroupTiming> = {},
+  ) {
     this.name = config.name;
     this.#config = config;
     this.#log = logger;
     this.#tuning = tuning;
+    this.#groupTiming = { ...DEFAULT_GROUP_TIMING, ...groupTiming };
+  }
+
+  /**
+   * Joins a consumer group over the topics' streams (see README.md, "Consumer groups"): resolves once the
+   * member's first heartbeat and assignment are done. Uses connections of its own, not the publisher's.
+   */
+  async subscribe(request: SubscribeRequest): Promise<Subscription> {
+    if (this.#closing !== undefined) throw this.#closedError();
+    const subscription = new RedisSubscription(request, this.#config, this.#groupTiming);
+    this.#subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (err) {
+      this.#subscriptions.delete(subscription);
+      await subscription.close();
+      throw mapRedisError(err, { backend: this.name });
+    }
+    const close = subscription.close.bind(subscription);
+    return {
+      close: async (options) => {
+        await close(options);
+        this.#subscriptions.delete(subscription);
+      },
+    };
   }
 
   connect(): Promise<void> {
@@ -148,6 +183,7 @@ export class RedisBackend implements Backend {
   }
 
   async #shutdown(timeoutMs: number): Promise<void> {
+    await Promise.all([...this.#subscriptions].map((s) => s.close({ timeoutMs })));
     await this.#connecting?.catch(() => undefined);
     const client = this.#client;
     this.#client = undefined;

@@ -1,0 +1,267 @@
+import { Redis } from 'ioredis';
+import type { RedisBackendConfig } from '../../src/config/types.js';
+import type { Envelope } from '../../src/envelope.js';
+import { type MqgateError, toMqgateError } from '../../src/errors.js';
+import { assignPartitions, tpKey } from '../../src/groups/assignment.js';
+import { Rebalancer } from '../../src/groups/rebalancer.js';
+import { defaultMemberId, type GroupTiming } from '../../src/groups/timing.js';
+import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/ports/subscriber.js';
+import { decodeEntry } from './codec.js';
+import { DEFAULT_TUNING, redisOptions } from './config.js';
+import { ack, claimAll, ensureGroup, type RawEntry, readGroup } from './group-streams.js';
+import { streamKey } from './keys.js';
+import { RedisMembership } from './membership.js';
+import { PartitionWorker } from './partition-worker.js';
+
+/** Entries read per partition at a time: bounds what a member holds unacknowledged. */
+const READ_COUNT = 16;
+/** Pause after a failed Redis call in a loop (Redis down, failing over). */
+const ERROR_PAUSE_MS = 500;
+
+/** The Redis consumer group name of an mqgate group (one per partition stream). */
+export function streamGroupName(group: string): string {
+  return `mqgate.${group}`;
+}
+
+/**
+ * One member of a consumer group over Redis streams (see README.md, "Consumer groups"). It heartbeats into
+ * the group's member set, computes the assignment from the live members, holds a lease per owned partition,
+ * and reads its partitions with XREADGROUP on a blocking connection of its own.
+ */
+export class RedisSubscription implements Subscription {
+  readonly #request: SubscribeRequest;
+  readonly #config: RedisBackendConfig;
+  readonly #timing: GroupTiming;
+  readonly #member: string;
+  readonly #group: string;
+  readonly #cmd: Redis;
+  readonly #blocking: Redis;
+  readonly #membership: RedisMembership;
+  readonly #rebalancer: Rebalancer;
+  readonly #workers = new Map<string, PartitionWorker>();
+  #blockingId: number | undefined;
+  #blocked = false;
+  #wake: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> = Promise.resolve();
+  #reading: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(request: SubscribeRequest, config: RedisBackendConfig, timing: GroupTiming) {
+    this.#request = request;
+    this.#config = config;
+    this.#timing = timing;
+    this.#member = request.memberId ?? defaultMemberId();
+    this.#group = streamGroupName(request.group);
+    const client = (name: string, commandTimeoutMs: number): Redis => {
+      const tuning = { ...DEFAULT_TUNING, commandTimeoutMs };
+      const { url, options } = redisOptions(config.connection, `mqgate:${config.name}:${name}`, tuning);
+      const c = url === undefined ? new Redis(options) : new Redis(url, options);
+      c.on('error', () => undefined); // failures reach us through the commands; see #report
+      return c;
+    };
+    this.#cmd = client('group', DEFAULT_TUNING.commandTimeoutMs);
+    // A blocked XREADGROUP must not trip the command timeout.
+    this.#blocking = client('reader', this.#blockMs() + DEFAULT_TUNING.commandTimeoutMs);
+    this.#blocking.on('ready', () => {
+      this.#blockingId = undefined;
+    });
+    this.#membership = new RedisMembership(this.#cmd, request.group, this.#member, timing.sessionTimeoutMs);
+    this.#rebalancer = new Rebalancer(
+      {
+        acquire: (tp) => this.#acquire(tp),
+        start: (tp) => this.#start(tp),
+        stop: (tp) => this.#stop(tp),
+        release: (tp) => this.#membership.release(tp),
+      },
+      { onAssign: request.onAssign, onRevoke: request.onRevoke, onError: (e) => this.#report(e) },
+    );
+  }
+
+  /** Connects both connections and joins: the first heartbeat and assignment happen before this resolves. */
+  async start(): Promise<void> {
+    try {
+      await Promise.all([this.#cmd.connect(), this.#blocking.connect()]);
+    } catch (err) {
+      this.#cmd.disconnect();
+      this.#blocking.disconnect();
+      throw toMqgateError(err, 'MQGATE_ERR_BACKEND_UNAVAILABLE');
+    }
+    await this.#tick();
+    this.#reading = this.#readLoop();
+  }
+
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= this.#shutdown(options.timeoutMs ?? 10_000);
+    return this.#closing;
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#kick();
+    let timer: NodeJS.Timeout | undefined;
+    const leave = async (): Promise<void> => {
+      await this.#ticking;
+      await this.#rebalancer.revokeAll();
+      await this.#membership.leave().catch((e) => this.#report(e));
+      await this.#reading;
+    };
+    await Promise.race([leave(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.#blocking.disconnect();
+    await this.#cmd.quit().catch(() => undefined);
+    this.#cmd.disconnect();
+  }
+
+  #blockMs(): number {
+    return this.#timing.heartbeatIntervalMs;
+  }
+
+  /** Heartbeat, renew leases, rebalance; then schedules the next one. */
+  #tick(): Promise<void> {
+    this.#ticking = (async () => {
+      try {
+        const members = await this.#membership.heartbeat();
+        if (!members.includes(this.#member)) members.push(this.#member);
+        const lost = await this.#membership.renew(this.#rebalancer.owned());
+        if (lost.length > 0) await this.#rebalancer.lost(lost);
+        if (this.#closed) return;
+        const assignment = assignPartitions(members, this.#request.topics, this.#config.partitions);
+        await this.#rebalancer.reconcile(assignment.get(this.#member) ?? []);
+      } catch (err) {
+        this.#report(err);
+      } finally {
+        if (!this.#closed)
+          this.#timer = setTimeout(() => void this.#tick(), this.#timing.heartbeatIntervalMs);
+      }
+    })();
+    return this.#ticking;
+  }
+
+  async #acquire(tp: TopicPartition): Promise<boolean> {
+    if (!(await this.#membership.acquire(tp))) return false;
+    const stream = streamKey(tp.topic, tp.partition);
+    await ensureGroup(this.#cmd, stream, this.#group);
+    // We hold the lease, so whoever owned the partition before has let go or lost it: its pending entries
+    // are ours to deliver again, before any new one (min-idle 0).
+    await claimAll(this.#cmd, stream, this.#group, this.#member);
+    return true;
+  }
+
+  #start(tp: TopicPartition): void {
+    const worker = new PartitionWorker(
+      tp,
+      streamKey(tp.topic, tp.partition),
+      (w, e) => this.#deliver(w, e),
+      () => this.#kick(),
+    );
+    this.#workers.set(tpKey(tp), worker);
+    this.#kick();
+  }
+
+  async #stop(tp: TopicPartition): Promise<void> {
+    const worker = this.#workers.get(tpKey(tp));
+    this.#workers.delete(tpKey(tp));
+    await worker?.stop();
+  }
+
+  async #deliver(worker: PartitionWorker, entry: RawEntry): Promise<boolean> {
+    const { tp, stream } = worker;
+    const ctx = { topic: tp.topic, partition: tp.partition, offset: entry.id };
+    if (entry.fields !== null) {
+      let envelope: Envelope | undefined;
+      try {
+        envelope = decodeEntry(entry.fields);
+      } catch (err) {
+        // Not an mqgate entry: it can never be handled. Report it and let the partition move on.
+        this.#report(err, ctx);
+      }
+      if (envelope !== undefined) {
+        const delivery = { envelope, backend: this.#config.name, partition: tp.partition, offset: entry.id };
+        try {
+          await this.#request.onMessage(delivery);
+        } catch {
+          // "Not handled": the entry stays pending and comes again (the worker re-reads its PEL).
+          return false;
+        }
+      }
+    }
+    // A trimmed entry (fields null) is acknowledged too, so that it leaves the PEL.
+    try {
+      await ack(this.#cmd, stream, this.#group, entry.id);
+      return true;
+    } catch (err) {
+      this.#report(err, ctx);
+      return false;
+    }
+  }
+
+  /** Wakes the read loop: a worker became idle, a partition started, or we are closing. */
+  #kick(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+    if (this.#blocked && this.#blockingId !== undefined) {
+      // Ends the XREADGROUP BLOCK at once (nil reply), so the next read includes the idle partition.
+      this.#cmd.client('UNBLOCK', this.#blockingId).catch(() => undefined);
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#closed) {
+      const idle = [...this.#workers.values()].filter((w) => w.idle);
+      if (idle.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        continue;
+      }
+      try {
+        const pending = idle.filter((w) => w.mode === 'pending');
+        if (pending.length > 0) {
+          const read = await readGroup(
+            this.#cmd,
+            this.#group,
+            this.#member,
+            pending.map((w) => ({ key: w.stream, id: w.pendingAfter })),
+            READ_COUNT,
+          );
+          for (const w of pending) w.push(read.get(w.stream) ?? []);
+          continue;
+        }
+        this.#blockingId ??= Number(await this.#blocking.client('ID'));
+        this.#blocked = true;
+        const read = await readGroup(
+          this.#blocking,
+          this.#group,
+          this.#member,
+          idle.map((w) => ({ key: w.stream, id: '>' })),
+          READ_COUNT,
+          this.#blockMs(),
+        ).finally(() => {
+          this.#blocked = false;
+        });
+        for (const w of idle) {
+          const entries = read.get(w.stream);
+          if (entries && entries.length > 0) w.push(entries);
+        }
+      } catch (err) {
+        if (this.#closed) return;
+        this.#report(err);
+        await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
+      }
+    }
+  }
+
+  #report(err: unknown, context: Record<string, unknown> = {}): void {
+    const error: MqgateError = toMqgateError(err);
+    Object.assign(
+      error.context,
+      { backend: this.#config.name, group: this.#request.group, member: this.#member },
+      context,
+    );
+    this.#request.onError?.(error);
+  }
+}
