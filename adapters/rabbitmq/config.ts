@@ -1,4 +1,5 @@
 import type { RabbitmqBackendConfig } from '../../src/config/types.js';
+import { DEFAULT_GROUP_TIMING } from '../../src/groups/timing.js';
 
 /**
  * Tunables of the RabbitMQ adapter that the gateway config does not expose (yet). Every field has a default
@@ -25,6 +26,12 @@ export interface RabbitmqOptions {
   readonly maxMessageBytes: number;
   /** `x-delivery-limit` of quorum queues: deliveries before a message is dead-lettered. */
   readonly deliveryLimit: number;
+  /** Consumer groups: a member not heard from for this long is dead and loses its partitions. */
+  readonly sessionTimeoutMs: number;
+  /** Consumer groups: how often a member heartbeats and re-checks the assignment. */
+  readonly heartbeatIntervalMs: number;
+  /** Consumer groups: messages a member holds unacknowledged per partition queue. */
+  readonly prefetch: number;
 }
 
 export const DEFAULT_RABBITMQ_OPTIONS: RabbitmqOptions = Object.freeze({
@@ -36,6 +43,9 @@ export const DEFAULT_RABBITMQ_OPTIONS: RabbitmqOptions = Object.freeze({
   reconnectBackoffMs: 1_000,
   maxMessageBytes: 16 * 1024 * 1024,
   deliveryLimit: 20,
+  sessionTimeoutMs: DEFAULT_GROUP_TIMING.sessionTimeoutMs,
+  heartbeatIntervalMs: DEFAULT_GROUP_TIMING.heartbeatIntervalMs,
+  prefetch: 16,
 });
 
 /** The backend config plus the adapter's tunables, resolved once and frozen. */

@@ -2,11 +2,14 @@ import type { Logger } from 'pino';
 import type { RabbitmqBackendConfig } from '../../src/config/types.js';
 import { type Envelope, isValidTopic } from '../../src/envelope.js';
 import { MqgateError } from '../../src/errors.js';
-import type { Backend, PublishOutcome } from '../../src/ports/backend.js';
+import type { PublishOutcome } from '../../src/ports/backend.js';
+import type { SubscribableBackend, SubscribeRequest, Subscription } from '../../src/ports/subscriber.js';
 import { type RabbitmqOptions, type ResolvedRabbitmqConfig, resolveConfig } from './config.js';
 import { RabbitConnection } from './connection.js';
+import { mapAmqpError } from './errors.js';
 import { probe } from './health.js';
 import { RabbitPublisher } from './publisher.js';
+import { RabbitSubscription } from './subscriber.js';
 import { declareTopic } from './topology.js';
 
 export { type AmqpMessageLike, decode, encode, parseRoutingKey, routingKeyOf } from './codec.js';
@@ -31,15 +34,18 @@ export {
  *   `publish()`, `probe()` or `ensureTopic()` reconnects.
  * - `close()` is idempotent and safe before or while connecting; unconfirmed messages fail, retriable.
  */
-export class RabbitmqBackend implements Backend {
+export class RabbitmqBackend implements SubscribableBackend {
   readonly name: string;
   readonly type = 'rabbitmq';
   readonly #config: ResolvedRabbitmqConfig;
   readonly #connection: RabbitConnection;
   readonly #publisher: RabbitPublisher;
+  readonly #log: Logger;
+  readonly #subscriptions = new Set<RabbitSubscription>();
 
   constructor(config: RabbitmqBackendConfig, logger: Logger, options: Partial<RabbitmqOptions> = {}) {
     this.name = config.name;
+    this.#log = logger;
     this.#config = resolveConfig(config, options);
     this.#connection = new RabbitConnection(this.#config, logger);
     this.#publisher = new RabbitPublisher(
@@ -56,7 +62,30 @@ export class RabbitmqBackend implements Backend {
   }
 
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    await Promise.all([...this.#subscriptions].map((s) => s.close(options)));
     await this.#connection.close(options.timeoutMs);
+  }
+
+  /**
+   * Joins a consumer group over the topics' group queues (see README.md, "Consumer groups"), on a
+   * connection of its own; resolves once the member made its first assignment.
+   */
+  async subscribe(request: SubscribeRequest): Promise<Subscription> {
+    const subscription = new RabbitSubscription(request, this.#config, this.#log);
+    this.#subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (err) {
+      this.#subscriptions.delete(subscription);
+      await subscription.close();
+      throw mapAmqpError(err, { backend: this.name }, 'joining the group');
+    }
+    return {
+      close: async (options) => {
+        await subscription.close(options);
+        this.#subscriptions.delete(subscription);
+      },
+    };
   }
 
   async publish(batch: readonly Envelope[]): Promise<PublishOutcome[]> {

@@ -96,7 +96,8 @@ export async function declareTopic(
 }
 
 /**
- * Declares a group's queue for one topic partition and binds it to `E`. For the consumer SDK: from the bind
+ * Declares a group's queue for one topic partition (a single-active-consumer queue) and binds it to `E`.
+ * For the consumer SDK: from the bind
  * on, the partition's new messages go to the group (and to other bound groups), not to the parking queue;
  * what was parked before stays in the parking queue until the SDK moves it (see README.md).
  */
@@ -108,7 +109,12 @@ export async function declareGroupQueue(
   group: string,
 ): Promise<string> {
   const queue = groupQueueName(config.exchange, topic, partition, group);
-  await channel.assertQueue(queue, { durable: true, arguments: queueArguments(config) });
+  // Single active consumer: while members of the group disagree about the assignment for a moment (or the
+  // old owner still settles its in-flight message), only one of them receives the queue's messages, and
+  // the next one takes over, returned messages first, when that consumer's channel closes.
+  // https://www.rabbitmq.com/docs/consumers#single-active-consumer
+  const args = { ...queueArguments(config), 'x-single-active-consumer': true };
+  await channel.assertQueue(queue, { durable: true, arguments: args });
   await channel.bindQueue(queue, config.exchange, routingKeyOf(topic, partition));
   return queue;
 }
