@@ -9,8 +9,10 @@ export interface GroupTiming {
   readonly heartbeatIntervalMs: number;
 }
 
+// 4 s: a dead member's partitions move within about 5 s (the takeover target), while a member must miss
+// three heartbeats in a row before it is declared dead (a GC pause or a busy event loop is not a death).
 export const DEFAULT_GROUP_TIMING: GroupTiming = Object.freeze({
-  sessionTimeoutMs: 6_000,
+  sessionTimeoutMs: 4_000,
   heartbeatIntervalMs: 1_000,
 });
 
