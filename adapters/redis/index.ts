@@ -154,6 +154,8 @@ export class RedisBackend implements SubscribableBackend {
       backend: this.name,
       partitions: this.#config.partitions,
       maxLen: this.#config.maxLen,
+      waitReplicas: this.#config.waitReplicas,
+      waitTimeoutMs: this.#config.waitTimeoutMs,
     });
   }
 

@@ -53,6 +53,8 @@ function backend(name: string, b: FileBackend): BackendConfig {
         connection: redisConnection(b),
         partitions: b.partitions,
         ...(b.maxLen === undefined ? {} : { maxLen: b.maxLen }),
+        waitReplicas: b.waitReplicas,
+        waitTimeoutMs: ms(b.waitTimeout),
       };
     case 'bullmq':
       return {

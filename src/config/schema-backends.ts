@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { PositiveInt, Strict, StringEnum, Tagged, Text } from './schema-types.js';
+import { Duration, PositiveInt, Strict, StringEnum, Tagged, Text } from './schema-types.js';
 
 /** The backend types mqgate has adapters for. */
 export const BACKEND_TYPES = ['kafka', 'rabbitmq', 'redis', 'bullmq'] as const;
@@ -57,6 +57,12 @@ export const RedisBackendSchema = Strict({
   ...redisConnection,
   partitions: Partitions,
   maxLen: Type.Optional(PositiveInt(undefined, 'approximate stream length to trim to (XADD MAXLEN ~)')),
+  waitReplicas: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: 'replicas that must acknowledge a batch (WAIT) before it counts as published; 0 = no WAIT',
+  }),
+  waitTimeout: Duration('1s', 'how long WAIT may take before the batch counts as failed (retriable)'),
 });
 
 export const BullmqBackendSchema = Strict({

@@ -83,6 +83,14 @@ export interface RedisBackendConfig {
   readonly partitions: number;
   /** Approximate stream length to trim to; unset keeps everything. */
   readonly maxLen?: number;
+  /**
+   * Replicas that must acknowledge each batch (`WAIT waitReplicas waitTimeoutMs` after the XADDs) before it
+   * counts as published; fewer is a retriable failure. 0 or unset sends no WAIT. (Optional here so that
+   * code building a config by hand need not name it; the loader always sets it.)
+   */
+  readonly waitReplicas?: number;
+  /** Bound on that WAIT; unset means 1000. */
+  readonly waitTimeoutMs?: number;
 }
 
 export interface BullmqBackendConfig {

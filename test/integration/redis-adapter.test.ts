@@ -247,4 +247,24 @@ describe('redis adapter (real Redis)', () => {
     expect(after?.ok).toBe(true);
     await expect(backend.probe()).resolves.toBeUndefined();
   });
+  it('waitReplicas: a batch fewer replicas acknowledged than asked fails retriable (the single server has none)', async () => {
+    const backend = newBackend(config(stackEnv().redisUrl, { waitReplicas: 1, waitTimeoutMs: 200 }));
+    await backend.connect();
+    const topic = newTopic();
+    const batch = [envelope(topic, 1, 'k', 1), envelope(topic, 2, 'k', 2)];
+    const started = Date.now();
+    const outcomes = await backend.publish(batch);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150); // WAIT really waited for its timeout
+    for (const o of outcomes) {
+      expect(o.ok).toBe(false);
+      if (!o.ok) {
+        expect(o.error.code).toBe('MQGATE_ERR_BACKEND_UNAVAILABLE');
+        expect(o.error.retriable).toBe(true);
+        expect(o.error.message).toMatch(/only 0 replica/);
+      }
+    }
+    // Written on the primary all the same: a resend duplicates, which the SDK dedups by id.
+    const read = await readAll(admin, topic);
+    expect([...read.values()].flat().map((e) => e.env.id)).toEqual(batch.map((e) => e.id));
+  });
 });
