@@ -37,13 +37,22 @@ export async function startGatewayProcess(
   dir: string,
   config: object,
   timeoutMs = 30_000,
+  /** Extra environment (overrides the defaults, e.g. `MQGATE_LOG_LEVEL`). */
+  env: Record<string, string> = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const file = join(dir, `gateway-${port}.yaml`);
-  writeFileSync(file, stringify({ ...config, server: { host: '127.0.0.1', port } }));
+  const server = (config as { server?: object }).server;
+  writeFileSync(file, stringify({ ...config, server: { ...server, host: '127.0.0.1', port } }));
   const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/main.ts')], {
     cwd: dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, MQGATE_CONFIG: file, MQGATE_LOG_LEVEL: 'warn' },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      MQGATE_CONFIG: file,
+      MQGATE_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
