@@ -38,7 +38,11 @@ describe('auth: API keys', () => {
   afterAll(() => t.close());
 
   it('401 problem+json without a key, with a wrong key', async () => {
-    const variants: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { 'x-api-key': 'nope' }];
+    const variants: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer nope' },
+      { 'x-api-key': 'nope' },
+    ];
     for (const headers of variants) {
       const res = await publish(t, 'orders.created', headers);
       expect(res.statusCode).toBe(401);
