@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { MqgateError, toMqgateError } from '../errors.js';
+import { type MqgateError, toMqgateError } from '../errors.js';
 import type { Backend } from '../ports/backend.js';
+import { withTimeout } from '../with-timeout.js';
 import { Breaker, type BreakerPolicy, type BreakerSnapshot, type BreakerState } from './breaker.js';
 import type { BackendState } from './route-policy.js';
 
@@ -26,17 +27,6 @@ export interface HealthChange {
   readonly from: BreakerState;
   readonly to: BreakerState;
   readonly error?: { readonly code: string; readonly message: string };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new MqgateError('MQGATE_ERR_BACKEND_TIMEOUT', `${what} took longer than ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Envelope } from '../envelope.js';
 import { isValidTopic } from '../envelope.js';
 import { MqgateError } from '../errors.js';
-import type { MessageState, MessageStatus, NewMessage } from '../ports/outbox.js';
+import type { BackendDelivery, MessageState, MessageStatus, NewMessage } from '../ports/outbox.js';
 
 /** A `messages` row as SQLite returns it. */
 export interface MessageRow {
@@ -31,6 +31,7 @@ export interface MessageRow {
   error_code: string | null;
   error_message: string | null;
   size_bytes: number;
+  mirror: string | null;
 }
 
 /** The columns a new message is inserted with (named parameters of the insert statement). */
@@ -169,5 +170,11 @@ export function rowToStatus(row: MessageRow): MessageStatus {
   if (row.offset !== null) status.offset = row.offset;
   if (row.delivered_at !== null) status.deliveredAt = new Date(row.delivered_at).toISOString();
   if (row.error_code !== null) status.error = { code: row.error_code, message: row.error_message ?? '' };
+  if (row.mirror !== null) status.deliveries = mirrorOf(row);
   return status;
+}
+
+/** The per-backend acknowledgements recorded for a message of a mirror route (empty for other routes). */
+export function mirrorOf(row: Pick<MessageRow, 'mirror'>): Record<string, BackendDelivery> {
+  return row.mirror === null ? {} : (JSON.parse(row.mirror) as Record<string, BackendDelivery>);
 }

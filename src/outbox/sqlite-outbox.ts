@@ -168,6 +168,16 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
     });
   }
 
+  /** Records one backend's ack of a message on a mirror route; see the port. */
+  markMirrored(id: string, backend: string, receipt: DeliveryReceipt): Promise<void> {
+    const at = this.now();
+    // Backend names are [A-Za-z0-9_-] (config rule); quoted in the JSON path all the same.
+    const path = `$."${backend}"`;
+    return this.write(
+      (_ctx, st) => void st.mirrored.run({ id, path, receipt: JSON.stringify({ ...receipt, at }) }),
+    );
+  }
+
   /** Releases a claimed message; ignored unless it is `delivering` (a stale owner cannot undo a final state). */
   markRetry(id: string, error: { code: string; message: string }, retryAt: number): Promise<void> {
     return this.write((_ctx, st) => {

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { MqgateError } from '../errors.js';
 
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Each entry brings a database from version `index` to `index + 1`. Migrations only ever append: a released
@@ -64,6 +64,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_prune ON messages (delivered_at) WHERE state = 'delivered';
   -- listDead(): the dead-letter store, paged by id.
   CREATE INDEX messages_dead ON messages (id) WHERE state = 'dead';
+  `,
+  // 1 -> 2: per-backend acknowledgements of a message on a mirror route, as a JSON object
+  // { "<backend>": { "partition"?, "offset"?, "at" } }; NULL for failover and balance routes.
+  `
+  ALTER TABLE messages ADD COLUMN mirror TEXT;
   `,
 ];
 

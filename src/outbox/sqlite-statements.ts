@@ -55,6 +55,10 @@ export function prepareStatements(db: Database.Database): Statements {
          "partition" = @partition, "offset" = @offset, lease_owner = NULL, lease_until = NULL, is_head = 0
        WHERE id = @id`,
     ),
+    mirrored: db.prepare<{ id: string; path: string; receipt: string }>(
+      `UPDATE messages SET mirror = json_set(coalesce(mirror, '{}'), @path, json(@receipt))
+       WHERE id = @id AND state = 'delivering'`,
+    ),
     retry: db.prepare<{ id: string; code: string; message: string; at: number }>(
       `UPDATE messages SET state = 'accepted', next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
          error_code = @code, error_message = @message WHERE id = @id`,
@@ -105,6 +109,7 @@ export interface Statements {
   readonly expiredHeads: Database.Statement<{ now: number; limit: number }, MessageRow>;
   readonly keyLeased: Database.Statement<{ topic: string; key: string; now: number }, { one: number }>;
   readonly lease: Database.Statement<{ id: string; owner: string; until: number }>;
+  readonly mirrored: Database.Statement<{ id: string; path: string; receipt: string }>;
   readonly delivered: Database.Statement<{
     id: string;
     backend: string;

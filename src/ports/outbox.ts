@@ -11,6 +11,14 @@ export type AppendResult =
 
 export type MessageState = 'accepted' | 'delivering' | 'delivered' | 'dead';
 
+/** One backend's acknowledgement of a message on a mirror route. */
+export interface BackendDelivery {
+  readonly partition?: number;
+  readonly offset?: string;
+  /** Epoch ms of the acknowledgement. */
+  readonly at: number;
+}
+
 /** What `GET /v1/messages/{id}` shows. */
 export interface MessageStatus {
   readonly id: string;
@@ -27,6 +35,8 @@ export interface MessageStatus {
   readonly deliveredAt?: string;
   /** Last error (for `dead`, why it was dead-lettered). */
   readonly error?: { readonly code: string; readonly message: string };
+  /** Mirror routes: which backends have acknowledged the message so far, and where. */
+  readonly deliveries?: Readonly<Record<string, BackendDelivery>>;
 }
 
 export interface OutboxStats {
@@ -65,6 +75,11 @@ export interface Outbox {
   append(messages: readonly NewMessage[]): Promise<AppendResult[]>;
   claim(request: ClaimRequest): Promise<Envelope[]>;
   markDelivered(id: string, backend: string, receipt: DeliveryReceipt): Promise<void>;
+  /**
+   * Mirror routes: records that one backend acknowledged a claimed message, without finishing it (it is
+   * delivered once every backend of its route has, through `markDelivered`). Ignored unless `delivering`.
+   */
+  markMirrored(id: string, backend: string, receipt: DeliveryReceipt): Promise<void>;
   /** Releases the claim after a retriable failure; the message is due again at `retryAt` (epoch ms). */
   markRetry(id: string, error: { code: string; message: string }, retryAt: number): Promise<void>;
   /**

@@ -7,8 +7,12 @@ import { RoutePolicy, type RouteSwitch } from '../failover/route-policy.js';
 import type { Backend, DeliveryReceipt, PublishOutcome } from '../ports/backend.js';
 import type { Outbox } from '../ports/outbox.js';
 import type { ResolvedRoute, Router } from '../routing/router.js';
+import { withTimeout } from '../with-timeout.js';
 import { backoffDelayMs } from './backoff.js';
+import type { DeliveredEvent, FailedEvent } from './events.js';
 import { DeliveryWaiters, type WaitResult } from './waiters.js';
+
+export type { DeliveredEvent, FailedEvent } from './events.js';
 
 export interface RelayOptions {
   readonly batchSize: number;
@@ -29,22 +33,13 @@ export interface RelayOptions {
   readonly logger?: Logger;
 }
 
-export interface DeliveredEvent {
-  readonly id: string;
-  readonly topic: string;
-  readonly backend: string;
-  readonly receipt: DeliveryReceipt;
-  readonly attempt: number;
-}
-
-export interface FailedEvent {
-  readonly id: string;
-  readonly topic: string;
-  readonly backend?: string;
-  readonly error: MqgateError;
-  readonly attempt: number;
-  /** Dead-lettered (true) or scheduled for another attempt (false). */
-  readonly dead: boolean;
+/** One claimed message and the backends it goes to in this round. */
+interface Plan {
+  readonly msg: Envelope;
+  readonly route: ResolvedRoute;
+  readonly targets: readonly string[];
+  /** Mirror routes: backends that acknowledged it in earlier rounds. */
+  readonly acked: readonly string[];
 }
 
 interface RelayEvents {
@@ -52,22 +47,6 @@ interface RelayEvents {
   failed: [FailedEvent];
   /** A route moved to another backend (failover, failback, or its first choice). */
   switch: [RouteSwitch];
-}
-
-function timeout<T>(p: Promise<T>, ms: number, backend: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new MqgateError('MQGATE_ERR_BACKEND_TIMEOUT', `publish to ${backend} unanswered after ${ms} ms`, {
-            context: { backend },
-          }),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -213,6 +192,7 @@ export class Relay extends EventEmitter<RelayEvents> {
 
   async #process(batch: Envelope[]): Promise<void> {
     const byBackend = new Map<string, Envelope[]>();
+    const plans: Plan[] = [];
     const settles: Promise<void>[] = [];
     for (const msg of batch) {
       const route = this.#router.resolve(msg.topic);
@@ -223,48 +203,91 @@ export class Relay extends EventEmitter<RelayEvents> {
         settles.push(this.#fail(msg, undefined, err));
         continue;
       }
-      const name = this.#policy.pick(route, (b) => this.#health.backendState(b), msg, this.#now());
-      if (name === undefined) {
-        // Every backend of the route is down: the message waits, untried, and its attempts are not spent.
+      const plan = await this.#plan(route, msg);
+      if (plan.targets.length === 0) {
+        // No backend it still needs is usable: the message waits, untried, and its attempts are not spent.
         settles.push(this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10));
         continue;
       }
-      const group = byBackend.get(name) ?? [];
-      group.push(msg);
-      byBackend.set(name, group);
+      plans.push(plan);
+      for (const name of plan.targets) byBackend.set(name, [...(byBackend.get(name) ?? []), msg]);
     }
-    await Promise.all([...settles, ...[...byBackend].map(([name, msgs]) => this.#publish(name, msgs))]);
+    const results = new Map<string, Map<string, PublishOutcome>>();
+    await Promise.all(
+      [...byBackend].map(async ([name, msgs]) => {
+        const outcomes = await this.#publish(name, msgs);
+        msgs.forEach((msg, i) => {
+          const perMsg = results.get(msg.id) ?? new Map<string, PublishOutcome>();
+          perMsg.set(name, outcomes[i]!);
+          results.set(msg.id, perMsg);
+        });
+      }),
+    );
+    await Promise.all([...settles, ...plans.map((plan) => this.#settle(plan, results.get(plan.msg.id)!))]);
   }
 
-  async #publish(name: string, msgs: Envelope[]): Promise<void> {
+  /** Where a message goes now: one backend (failover, balance), or each one still missing it (mirror). */
+  async #plan(route: ResolvedRoute, msg: Envelope): Promise<Plan> {
+    const health = (b: string) => this.#health.backendState(b);
+    if (route.mode !== 'mirror') {
+      const name = this.#policy.pick(route, health, msg, this.#now());
+      return { msg, route, targets: name === undefined ? [] : [name], acked: [] };
+    }
+    const acked = Object.keys((await this.#outbox.get(msg.id))?.deliveries ?? {});
+    const targets = route.backends.filter((b) => !acked.includes(b) && health(b).usable);
+    return { msg, route, targets, acked };
+  }
+
+  async #settle(plan: Plan, outcomes: Map<string, PublishOutcome>): Promise<void> {
+    const { msg, route } = plan;
+    if (route.mode !== 'mirror') {
+      const [name, outcome] = [...outcomes][0]!;
+      return outcome.ok ? this.#delivered(msg, name, outcome.receipt) : this.#fail(msg, name, outcome.error);
+    }
+    // Mirror: every backend of the route must hold the message before it counts as delivered; the key's next
+    // message waits until then, so each backend sees the key in seq order.
+    const acked = [...plan.acked];
+    let first: DeliveryReceipt | undefined;
+    const failures: [string, MqgateError][] = [];
+    for (const [name, outcome] of outcomes) {
+      if (outcome.ok) {
+        await this.#outbox.markMirrored(msg.id, name, outcome.receipt);
+        acked.push(name);
+        first ??= outcome.receipt;
+      } else failures.push([name, outcome.error]);
+    }
+    const permanent = failures.find(([, e]) => !e.retriable);
+    if (permanent !== undefined) return this.#fail(msg, permanent[0], permanent[1]);
+    if (failures.length > 0) return this.#fail(msg, failures[0]![0], failures[0]![1]);
+    if (route.backends.every((b) => acked.includes(b))) {
+      return this.#delivered(msg, route.backends.join(','), first ?? {});
+    }
+    return this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10);
+  }
+
+  /** Publishes to one backend and feeds its breaker; one outcome per message, never rejects. */
+  async #publish(name: string, msgs: Envelope[]): Promise<PublishOutcome[]> {
     const backend = this.#backends.get(name)!;
     let outcomes: PublishOutcome[];
     try {
       await this.#ensureTopics(backend, msgs);
-      outcomes = await timeout(backend.publish(msgs), this.#opts.publishTimeoutMs, name);
+      outcomes = await withTimeout(
+        backend.publish(msgs),
+        this.#opts.publishTimeoutMs,
+        `publish to ${name}`,
+        name,
+      );
     } catch (err) {
       // The outcome is unknown: every message is retried under its own id (at-least-once, never lost).
       const error = toMqgateError(err, 'MQGATE_ERR_BACKEND_UNAVAILABLE');
       outcomes = msgs.map(() => ({ ok: false, error }));
     }
-    let healthy = false;
-    let failure: MqgateError | undefined;
-    await Promise.all(
-      msgs.map((msg, i) => {
-        const outcome = outcomes[i] ?? {
-          ok: false as const,
-          error: new MqgateError('MQGATE_ERR_INTERNAL', `${name} returned no outcome`),
-        };
-        if (outcome.ok) {
-          healthy = true;
-          return this.#delivered(msg, name, outcome.receipt);
-        }
-        if (outcome.error.retriable) failure = outcome.error;
-        return this.#fail(msg, name, outcome.error);
-      }),
-    );
-    if (healthy) this.#health.recordSuccess(name);
-    else if (failure !== undefined) this.#health.recordFailure(name, failure);
+    const missing = new MqgateError('MQGATE_ERR_INTERNAL', `${name} returned no outcome`);
+    const all = msgs.map((_, i): PublishOutcome => outcomes[i] ?? { ok: false, error: missing });
+    const failure = all.find((o): o is Extract<PublishOutcome, { ok: false }> => !o.ok && o.error.retriable);
+    if (all.some((o) => o.ok)) this.#health.recordSuccess(name);
+    else if (failure !== undefined) this.#health.recordFailure(name, failure.error);
+    return all;
   }
 
   async #ensureTopics(backend: Backend, msgs: Envelope[]): Promise<void> {
