@@ -54,6 +54,24 @@ describe('RoutePolicy, failover mode', () => {
     expect(t.switches.at(-1)).toMatchObject({ from: 'rabbit', to: 'kafka', reason: 'failback' });
   });
 
+  it('does not ping-pong: a preferred backend that fails again during failbackAfter gets no traffic back', () => {
+    const t = setup(10_000);
+    t.pick(0);
+    t.set({ kafka: down(100), rabbit: up(), redis: up() });
+    expect(t.pick(100)).toBe('rabbit');
+    // Kafka flaps: healthy at 5 s, down at 8 s, healthy again at 9 s.
+    t.set({ kafka: up(5_000), rabbit: up(), redis: up() });
+    expect(t.pick(8_000)).toBe('rabbit');
+    t.set({ kafka: down(8_000), rabbit: up(), redis: up() });
+    expect(t.pick(8_500)).toBe('rabbit');
+    t.set({ kafka: up(9_000), rabbit: up(), redis: up() });
+    // 15 s would have been 10 s after the first recovery; the clock restarted at 9 s.
+    expect(t.pick(15_000)).toBe('rabbit');
+    expect(t.pick(18_999)).toBe('rabbit');
+    expect(t.pick(19_000)).toBe('kafka');
+    expect(t.switches.map((s) => s.reason)).toEqual(['initial', 'failover', 'failback']);
+  });
+
   it('does not fail back to a half-open backend (on trial, not yet healthy)', () => {
     const t = setup(1_000);
     t.pick(0);
