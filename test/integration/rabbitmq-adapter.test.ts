@@ -54,13 +54,37 @@ function okCount(outcomes: readonly PublishOutcome[]): number {
 }
 
 /** Everything currently in a queue, taken with basic.get (acked). */
+/**
+ * Takes every message the queue holds now. Through a consumer, not basic.get: group queues are quorum
+ * queues with single-active-consumer, which refuse basic.get (405 RESOURCE_LOCKED).
+ */
 async function drain(channel: Channel, queue: string): Promise<GetMessage[]> {
+  const { messageCount } = await channel.checkQueue(queue);
   const out: GetMessage[] = [];
-  for (;;) {
-    const msg = await channel.get(queue, { noAck: true });
-    if (msg === false) return out;
-    out.push(msg);
-  }
+  if (messageCount === 0) return out;
+  let tag: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`drain ${queue}: ${out.length}/${messageCount}`)),
+      15_000,
+    );
+    channel
+      .consume(
+        queue,
+        (msg) => {
+          if (msg === null) return;
+          out.push(msg as unknown as GetMessage);
+          if (out.length >= messageCount) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+        { noAck: true },
+      )
+      .then((ok) => (tag = ok.consumerTag), reject);
+  });
+  if (tag !== undefined) await channel.cancel(tag);
+  return out;
 }
 
 describe('rabbitmq adapter', () => {
