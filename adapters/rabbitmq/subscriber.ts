@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { type MqgateError, toMqgateError } from '../../src/errors.js';
 import { assignPartitions, tpKey } from '../../src/groups/assignment.js';
 import { Rebalancer } from '../../src/groups/rebalancer.js';
-import { defaultMemberId } from '../../src/groups/timing.js';
+import { defaultMemberId, type GroupTiming, requestTiming } from '../../src/groups/timing.js';
 import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/ports/subscriber.js';
 import { decode } from './codec.js';
 import { dialUrl, type ResolvedRabbitmqConfig, redactUrl } from './config.js';
@@ -23,6 +23,7 @@ export class RabbitSubscription implements Subscription {
   readonly #config: ResolvedRabbitmqConfig;
   readonly #log: Logger;
   readonly #member: string;
+  readonly #timing: GroupTiming;
   readonly #consumers = new Map<string, QueueConsumer>();
   readonly #rebalancer: Rebalancer;
   #model: ChannelModel | undefined;
@@ -37,6 +38,7 @@ export class RabbitSubscription implements Subscription {
     this.#config = config;
     this.#log = logger;
     this.#member = request.memberId ?? defaultMemberId();
+    this.#timing = requestTiming(config.options, request.sessionTimeoutMs);
     this.#rebalancer = new Rebalancer(
       {
         acquire: (tp) => this.#acquire(tp),
@@ -66,19 +68,18 @@ export class RabbitSubscription implements Subscription {
     const base = await model.createChannel();
     await declareBase(base, this.#config);
     await base.close();
-    const { options } = this.#config;
     this.#membership = new RabbitMembership(
       model,
       heartbeatExchangeName(this.#config.exchange, this.#request.group),
       this.#member,
-      options.sessionTimeoutMs,
+      this.#timing.sessionTimeoutMs,
       () => this.#soon(),
     );
     await this.#membership.start();
     this.#membership.beat();
     // Listen for one and a half heartbeat intervals first, so the first assignment already counts the
     // members that are there, instead of taking every partition and giving most back a second later.
-    await new Promise((resolve) => setTimeout(resolve, options.heartbeatIntervalMs * 1.5));
+    await new Promise((resolve) => setTimeout(resolve, this.#timing.heartbeatIntervalMs * 1.5));
     await this.#tick();
   }
 
@@ -135,7 +136,7 @@ export class RabbitSubscription implements Subscription {
       } finally {
         if (!this.#closed) {
           clearTimeout(this.#timer);
-          this.#timer = setTimeout(() => void this.#tick(), this.#config.options.heartbeatIntervalMs);
+          this.#timer = setTimeout(() => void this.#tick(), this.#timing.heartbeatIntervalMs);
         }
       }
     });

@@ -4,7 +4,7 @@ import type { Envelope } from '../../src/envelope.js';
 import { type MqgateError, toMqgateError } from '../../src/errors.js';
 import { assignPartitions, tpKey } from '../../src/groups/assignment.js';
 import { Rebalancer } from '../../src/groups/rebalancer.js';
-import { defaultMemberId, type GroupTiming } from '../../src/groups/timing.js';
+import { defaultMemberId, type GroupTiming, requestTiming } from '../../src/groups/timing.js';
 import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/ports/subscriber.js';
 import { decodeEntry } from './codec.js';
 import { DEFAULT_TUNING, redisOptions } from './config.js';
@@ -51,7 +51,7 @@ export class RedisSubscription implements Subscription {
   constructor(request: SubscribeRequest, config: RedisBackendConfig, timing: GroupTiming) {
     this.#request = request;
     this.#config = config;
-    this.#timing = timing;
+    this.#timing = requestTiming(timing, request.sessionTimeoutMs);
     this.#member = request.memberId ?? defaultMemberId();
     this.#group = streamGroupName(request.group);
     const client = (name: string, commandTimeoutMs: number): Redis => {
@@ -67,7 +67,12 @@ export class RedisSubscription implements Subscription {
     this.#blocking.on('ready', () => {
       this.#blockingId = undefined;
     });
-    this.#membership = new RedisMembership(this.#cmd, request.group, this.#member, timing.sessionTimeoutMs);
+    this.#membership = new RedisMembership(
+      this.#cmd,
+      request.group,
+      this.#member,
+      this.#timing.sessionTimeoutMs,
+    );
     this.#rebalancer = new Rebalancer(
       {
         acquire: (tp) => this.#acquire(tp),

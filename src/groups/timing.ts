@@ -20,3 +20,16 @@ export const DEFAULT_GROUP_TIMING: GroupTiming = Object.freeze({
 export function defaultMemberId(): string {
   return `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 }
+
+/**
+ * The timing a member uses when its subscribe request may ask for its own session timeout (the SDK's
+ * `sessionTimeoutMs`): the requested one, with heartbeats at most a third of it so that a member must miss
+ * three in a row before it is declared dead; else `base` unchanged.
+ */
+export function requestTiming(base: GroupTiming, sessionTimeoutMs: number | undefined): GroupTiming {
+  if (sessionTimeoutMs === undefined) return base;
+  return {
+    sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(100, Math.min(base.heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 3))),
+  };
+}

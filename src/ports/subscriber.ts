@@ -32,7 +32,8 @@ export interface SubscribeRequest {
   readonly memberId?: string;
   /**
    * How long the member may be silent (no heartbeat) before the group gives its partitions to the others.
-   * Adapters default it (Kafka: 10 s); on Kafka the broker bounds it (`group.min.session.timeout.ms`, 6 s).
+   * Adapters default it (Kafka: 10 s; Redis and RabbitMQ: 4 s, src/groups/timing.ts, with heartbeats at most a
+   * third of it); on Kafka the broker bounds it (`group.min.session.timeout.ms`, 6 s).
    */
   readonly sessionTimeoutMs?: number;
   /**

@@ -12,7 +12,7 @@ export interface BackendSetOptions {
   readonly plan: BackendPlan;
   readonly group: string;
   readonly memberId: string;
-  readonly sessionTimeoutMs: number;
+  readonly sessionTimeoutMs: number | undefined;
   readonly logger: Logger;
   readonly deliver: (delivery: Delivery) => Promise<void>;
   readonly onAssign: (backend: string, partitions: readonly TopicPartition[]) => void;
@@ -93,7 +93,7 @@ export class BackendSet {
         group: this.#o.group,
         topics,
         memberId: this.#o.memberId,
-        sessionTimeoutMs: this.#o.sessionTimeoutMs,
+        ...(this.#o.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.#o.sessionTimeoutMs }),
         onMessage: this.#o.deliver,
         onAssign: (tps) => this.#o.onAssign(name, tps),
         onRevoke: (tps) => this.#o.onRevoke(name, tps),

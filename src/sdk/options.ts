@@ -16,14 +16,14 @@ export interface ResolvedOptions {
   readonly retry: RetryPolicy;
   readonly deadLetter: DeadLetterOptions;
   readonly gapTimeoutMs: number;
-  readonly sessionTimeoutMs: number;
+  /** Undefined: each backend's own default (Kafka 10 s, Redis and RabbitMQ 4 s, src/groups/timing.ts). */
+  readonly sessionTimeoutMs: number | undefined;
 }
 
 export const DEFAULTS = {
   concurrency: 16,
   maxEntries: 100_000,
   gapTimeoutMs: 5_000,
-  sessionTimeoutMs: 10_000,
 } as const;
 
 /** Fills in defaults and checks the options; throws MQGATE_ERR_CONFIG naming the bad option. */
@@ -63,6 +63,9 @@ export function resolveOptions(options: ConsumerOptions): ResolvedOptions {
     retry,
     deadLetter: options.deadLetter ?? {},
     gapTimeoutMs: int('gapTimeoutMs', options.gapTimeoutMs, DEFAULTS.gapTimeoutMs, 0),
-    sessionTimeoutMs: int('sessionTimeoutMs', options.sessionTimeoutMs, DEFAULTS.sessionTimeoutMs, 1_000),
+    sessionTimeoutMs:
+      options.sessionTimeoutMs === undefined
+        ? undefined
+        : int('sessionTimeoutMs', options.sessionTimeoutMs, 0, 1_000),
   };
 }

@@ -71,7 +71,10 @@ export interface ConsumerOptions {
   readonly deadLetter?: DeadLetterOptions;
   /** How long a key waits for a missing seq before the `gap` event (default 5 s). */
   readonly gapTimeoutMs?: number;
-  /** How long a member may be silent before the group gives its partitions away (default 10 s). */
+  /**
+   * How long a member may be silent before the group gives its partitions away; by default each backend's
+   * own (Kafka 10 s, at least the broker's `group.min.session.timeout.ms`; Redis and RabbitMQ 4 s).
+   */
   readonly sessionTimeoutMs?: number;
   readonly logger?: Logger;
 }
