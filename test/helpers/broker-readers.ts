@@ -85,7 +85,7 @@ export function rabbitmqReader(url: string, exchange: string, partitions: number
           timeoutMs,
         );
         for (let p = 0; p < partitions; p++) {
-          void ch.consume(parkingQueueName(exchange, topic, p), (msg) => {
+          ch.consume(parkingQueueName(exchange, topic, p), (msg) => {
             if (msg === null) return;
             seen.push(decodeAmqp(msg));
             ch.ack(msg);
@@ -93,6 +93,9 @@ export function rabbitmqReader(url: string, exchange: string, partitions: number
               clearTimeout(timer);
               resolve();
             }
+          }).catch((err: unknown) => {
+            // A consume still unanswered when the expected messages already came and the connection closed.
+            if (distinct(seen) < expected) reject(err);
           });
         }
       });
