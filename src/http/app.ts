@@ -13,6 +13,7 @@ import { dlqRoutes } from './routes/dlq.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { publishRoutes } from './routes/publish.js';
+import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -58,5 +59,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(withAccess('admin', [adminRoutes, dlqRoutes], ctx));
   await app.register(withAccess('authenticated', [messageRoutes], ctx));
   await app.register(withAccess('publish', [publishRoutes], ctx));
+  // The dashboard's static shell is open; its data comes from the admin routes above (see routes/ui.ts).
+  await app.register(uiRoutes);
   return app;
 }
