@@ -47,6 +47,22 @@ export const ERRORS = {
   MQGATE_ERR_BACKEND_REJECTED: { status: 502, retriable: false, title: 'Backend rejected the message' },
   MQGATE_ERR_MESSAGE_TOO_LARGE: { status: 413, retriable: false, title: 'Message too large for the backend' },
   MQGATE_ERR_ATTEMPTS_EXHAUSTED: { status: 502, retriable: false, title: 'Delivery attempts exhausted' },
+  // HTTP consumers (push subscriptions, pull with leases)
+  MQGATE_ERR_INVALID_SUBSCRIPTION: { status: 400, retriable: false, title: 'Invalid subscription' },
+  MQGATE_ERR_SUBSCRIPTION_EXISTS: { status: 409, retriable: false, title: 'Subscription name already used' },
+  MQGATE_ERR_SUBSCRIPTION_READONLY: {
+    status: 409,
+    retriable: false,
+    title: 'Subscription comes from the config file',
+  },
+  MQGATE_ERR_ENDPOINT_FAILED: { status: 502, retriable: true, title: 'Push endpoint did not accept' },
+  MQGATE_ERR_ENDPOINT_TIMEOUT: {
+    status: 504,
+    retriable: true,
+    title: 'Push endpoint did not answer in time',
+  },
+  MQGATE_ERR_PULL_UNSUPPORTED: { status: 422, retriable: false, title: 'Pull not supported on this route' },
+  MQGATE_ERR_INVALID_LEASE_TOKEN: { status: 400, retriable: false, title: 'Invalid lease token' },
   // Configuration and internals
   MQGATE_ERR_CONFIG: { status: 500, retriable: false, title: 'Invalid configuration' },
   MQGATE_ERR_INTERNAL: { status: 500, retriable: false, title: 'Internal error' },

@@ -10,6 +10,9 @@ import { DEFAULT_MESSAGE_LIMITS } from './http/message-fields.js';
 import { uuidv7 } from './ids.js';
 import { SqliteOutbox } from './outbox/index.js';
 import type { Backend } from './ports/backend.js';
+import { PullService } from './pull/pull-service.js';
+import { PushSubscriptions } from './push/push-subscriptions.js';
+import { SubscriptionStore } from './push/subscription-store.js';
 import { Relay } from './relay/relay.js';
 import { Router } from './routing/router.js';
 
@@ -30,6 +33,7 @@ export class Gateway {
   readonly relay: Relay;
   readonly health: HealthMonitor;
   readonly backends: Map<string, Backend>;
+  readonly subscriptions: PushSubscriptions;
   readonly #logger: Logger;
   readonly #config: Config;
   #draining = false;
@@ -42,6 +46,7 @@ export class Gateway {
     relay: Relay;
     health: HealthMonitor;
     backends: Map<string, Backend>;
+    subscriptions: PushSubscriptions;
     logger: Logger;
     config: Config;
   }) {
@@ -50,6 +55,7 @@ export class Gateway {
     this.relay = parts.relay;
     this.health = parts.health;
     this.backends = parts.backends;
+    this.subscriptions = parts.subscriptions;
     this.#logger = parts.logger;
     this.#config = parts.config;
   }
@@ -82,6 +88,11 @@ export class Gateway {
       owner: `${hostname()}-${process.pid}-${uuidv7().slice(-8)}`,
       logger: logger.child({ component: 'relay' }),
     });
+    const subscriptions = new PushSubscriptions(
+      config,
+      new SubscriptionStore(config.outbox.path),
+      logger.child({ component: 'push' }),
+    );
     let gateway: Gateway | undefined;
     const app = await buildApp(
       {
@@ -92,6 +103,8 @@ export class Gateway {
         draining: () => gateway?.draining ?? false,
         auth: config.auth,
         rateLimit: config.rateLimit,
+        subscriptions,
+        pull: new PullService(router, backends),
         limits: {
           ...DEFAULT_MESSAGE_LIMITS,
           idMaxLength: config.limits.idempotencyKeyMaxLength,
@@ -107,7 +120,7 @@ export class Gateway {
         ...(options.version ? { version: options.version } : {}),
       },
     );
-    gateway = new Gateway({ app, outbox, relay, health, backends, logger, config });
+    gateway = new Gateway({ app, outbox, relay, health, backends, subscriptions, logger, config });
     return gateway;
   }
 
@@ -120,6 +133,7 @@ export class Gateway {
     await this.outbox.start();
     this.health.start();
     this.relay.start();
+    await this.subscriptions.start();
     const pruneEveryMs = Math.min(Math.max(this.#config.outbox.retentionMs / 10, 1_000), 3_600_000);
     this.#pruneTimer = setInterval(() => {
       this.outbox.prune().catch((err) => this.#logger.error({ err }, 'prune failed'));
@@ -152,6 +166,7 @@ export class Gateway {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
     await this.app.close();
+    await this.subscriptions.close({ timeoutMs });
     await this.relay.close({ timeoutMs });
     await this.health.close();
     await Promise.allSettled([...this.backends.values()].map((b) => b.close({ timeoutMs })));

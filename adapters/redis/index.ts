@@ -5,10 +5,12 @@ import type { Envelope } from '../../src/envelope.js';
 import { MqgateError } from '../../src/errors.js';
 import { DEFAULT_GROUP_TIMING, type GroupTiming } from '../../src/groups/timing.js';
 import type { PublishOutcome } from '../../src/ports/backend.js';
+import type { ClaimRequest, LeasedMessage, LeasingBackend, SettleOutcome } from '../../src/ports/lease.js';
 import type { SubscribableBackend, SubscribeRequest, Subscription } from '../../src/ports/subscriber.js';
 import { DEFAULT_TUNING, describeConnection, type RedisClientTuning, redisOptions } from './config.js';
 import { mapRedisError } from './errors.js';
 import { PROBE_TIMEOUT_MS, probeRedis } from './health.js';
+import { claimEntries, settleEntries } from './leases.js';
 import { publishBatch } from './publisher.js';
 import { RedisSubscription } from './subscriber.js';
 
@@ -29,7 +31,7 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
  *   a retriable error.
  * - `close()` is idempotent and safe before or during `connect()`.
  */
-export class RedisBackend implements SubscribableBackend {
+export class RedisBackend implements SubscribableBackend, LeasingBackend {
   readonly name: string;
   readonly type = 'redis' as const;
   readonly #config: RedisBackendConfig;
@@ -77,6 +79,32 @@ export class RedisBackend implements SubscribableBackend {
         this.#subscriptions.delete(subscription);
       },
     };
+  }
+
+  /** Pull with leases (see src/ports/lease.ts and adapters/redis/lease-scripts.ts). */
+  claim(request: ClaimRequest): Promise<LeasedMessage[]> {
+    return claimEntries(this.#ready(), this.#config.partitions, request, this.name);
+  }
+
+  ack(group: string, topic: string, tokens: readonly string[]): Promise<SettleOutcome[]> {
+    const target = { group, topic, backend: this.name };
+    return settleEntries(this.#ready(), this.#config.partitions, target, tokens, 'ack', 0);
+  }
+
+  release(
+    group: string,
+    topic: string,
+    tokens: readonly string[],
+    delayMs: number,
+  ): Promise<SettleOutcome[]> {
+    const target = { group, topic, backend: this.name };
+    return settleEntries(this.#ready(), this.#config.partitions, target, tokens, 'release', delayMs);
+  }
+
+  #ready(): Redis {
+    if (this.#closing !== undefined) throw this.#closedError();
+    if (this.#client === undefined) throw this.#notConnectedError();
+    return this.#client;
   }
 
   connect(): Promise<void> {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import type { ConfigFile } from './schema.js';
 import type { BackendSchema } from './schema-backends.js';
+import { subscriptionFrom } from './subscriptions.js';
 import type { AuthConfig, BackendConfig, Config, HostPort, RedisConnection } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -119,6 +120,7 @@ export function normalize(file: ConfigFile, cwd: string, source: string | undefi
       pollIntervalMs: ms(relay.pollInterval),
     },
     log: { level: file.log.level },
+    subscriptions: file.subscriptions.map(subscriptionFrom),
     ...(source === undefined ? {} : { source }),
   };
 }

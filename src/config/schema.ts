@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { AuthSchema, RateLimitSchema } from './schema-auth.js';
 import { BackendsSchema } from './schema-backends.js';
+import { SubscriptionsSchema } from './schema-subscriptions.js';
 import { Duration, PositiveInt, Size, Strict, StringEnum, Tagged, Text } from './schema-types.js';
 
 /**
@@ -124,6 +125,7 @@ export const ConfigFileSchema = Type.Object(
     limits: Type.Optional(LimitsSchema),
     relay: Type.Optional(RelaySchema),
     log: Type.Optional(LogSchema),
+    subscriptions: Type.Optional(SubscriptionsSchema),
   },
   { additionalProperties: false },
 );

@@ -186,6 +186,22 @@ export interface LogConfig {
   readonly level: LogLevel;
 }
 
+/** A push subscription (`subscriptions[i]`, or created with `POST /v1/subscriptions`). */
+export interface SubscriptionConfig {
+  readonly name: string;
+  /** Consumer group; gateway replicas with the same group share the messages. Defaults to `name`. */
+  readonly group: string;
+  readonly topics: readonly string[];
+  /** http(s) URL each message is POSTed to. */
+  readonly endpoint: string;
+  readonly concurrency: number;
+  readonly ordered: boolean;
+  readonly timeoutMs: number;
+  readonly retry: { readonly maxAttempts: number; readonly initialMs: number; readonly maxMs: number };
+  /** true: `<topic>.dlq`; a topic name; false: never dead-letter. */
+  readonly deadLetter: boolean | string;
+}
+
 export interface Config {
   readonly server: ServerConfig;
   readonly outbox: OutboxConfig;
@@ -199,6 +215,8 @@ export interface Config {
   readonly limits: LimitsConfig;
   readonly relay: RelayConfig;
   readonly log: LogConfig;
+  /** Push subscriptions from the file; `[]` when none. */
+  readonly subscriptions: readonly SubscriptionConfig[];
   /** The file the config came from (absolute), or `undefined` when given as an object. */
   readonly source?: string;
 }

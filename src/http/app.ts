@@ -13,7 +13,8 @@ import { dlqRoutes } from './routes/dlq.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { publishRoutes } from './routes/publish.js';
-import { uiRoutes } from './routes/ui.js';
+import { pullRoutes } from './routes/pull.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -45,7 +46,13 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
         version: options.version ?? '0.0.0',
         description: 'Durable HTTP message gateway',
       },
-      tags: [{ name: 'publish' }, { name: 'messages' }, { name: 'admin' }, { name: 'ops' }],
+      tags: [
+        { name: 'publish' },
+        { name: 'messages' },
+        { name: 'admin' },
+        { name: 'consume' },
+        { name: 'ops' },
+      ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -59,7 +66,12 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   await app.register(withAccess('admin', [adminRoutes, dlqRoutes], ctx));
   await app.register(withAccess('authenticated', [messageRoutes], ctx));
   await app.register(withAccess('publish', [publishRoutes], ctx));
-  // The dashboard's static shell is open; its data comes from the admin routes above (see routes/ui.ts).
-  await app.register(uiRoutes);
+  // Consuming over HTTP: pull routes carry :topic (the hook checks subscribe on it); subscription routes
+  // check subscribe on each topic of the subscription themselves.
+  const { pull, subscriptions } = ctx;
+  if (pull) await app.register(withAccess('subscribe', [pullRoutes], { ...ctx, pull }));
+  if (subscriptions) {
+    await app.register(withAccess('authenticated', [subscriptionRoutes], { ...ctx, subscriptions }));
+  }
   return app;
 }

@@ -1,6 +1,8 @@
 import type { AuthConfig, RateLimitConfig } from '../config/types.js';
 import type { HealthMonitor } from '../failover/health.js';
 import type { Outbox } from '../ports/outbox.js';
+import type { PullService } from '../pull/pull-service.js';
+import type { PushSubscriptions } from '../push/push-subscriptions.js';
 import type { Relay } from '../relay/relay.js';
 import type { Router } from '../routing/router.js';
 import type { MessageLimits } from './message-fields.js';
@@ -25,4 +27,8 @@ export interface AppContext {
   readonly auth?: AuthConfig;
   /** Per-credential request rate; off when unset. */
   readonly rateLimit?: RateLimitConfig;
+  /** Push subscriptions (`/v1/subscriptions`); the routes are absent when unset. */
+  readonly subscriptions?: PushSubscriptions;
+  /** Pull with leases (`/v1/groups/...`); the routes are absent when unset. */
+  readonly pull?: PullService;
 }

@@ -18,6 +18,8 @@ export function toMessage(delivery: Delivery, attempt: number): Message {
     type: env.type,
     source: env.source,
     time: env.time,
+    subject: env.subject,
+    traceparent: env.traceparent,
     attempt,
     backend: delivery.backend,
     partition: delivery.partition,

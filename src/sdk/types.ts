@@ -21,6 +21,10 @@ export interface Message {
   readonly type: string;
   readonly source: string;
   readonly time: string;
+  /** CloudEvents `subject`, when the publisher set one. */
+  readonly subject?: string | undefined;
+  /** W3C trace context of the publishing request, when it had one. */
+  readonly traceparent?: string | undefined;
   /** Handler attempt in this consumer, 1 on the first call. */
   readonly attempt: number;
   /** The backend (config name) the message was read from. */

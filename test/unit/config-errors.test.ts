@@ -95,7 +95,7 @@ describe('config errors: one line per problem, naming the key', () => {
     [
       'unknown top-level section',
       (raw) => Object.assign(raw, { relays: {} }),
-      'relays: unknown key (did you mean "relay"? expected server, outbox, backends, routes, failover, auth, rateLimit, limits, relay, log)',
+      'relays: unknown key (did you mean "relay"? expected server, outbox, backends, routes, failover, auth, rateLimit, limits, relay, log, subscriptions)',
     ],
     [
       'unknown key in a backend',
