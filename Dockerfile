@@ -15,6 +15,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY config ./config
+COPY ui ./ui
 # The outbox directory, owned by the runtime user; a named volume mounted here inherits that.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -15,6 +15,7 @@ import { messageRoutes } from './routes/messages.js';
 import { publishRoutes } from './routes/publish.js';
 import { pullRoutes } from './routes/pull.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { uiRoutes } from './routes/ui.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -73,5 +74,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions = {}): Promi
   if (subscriptions) {
     await app.register(withAccess('authenticated', [subscriptionRoutes], { ...ctx, subscriptions }));
   }
+  // The dashboard's static shell is open; its data comes from the admin routes above (see routes/ui.ts).
+  await app.register(uiRoutes);
   return app;
 }
