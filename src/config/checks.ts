@@ -1,6 +1,7 @@
 import { checkAuth } from './checks-auth.js';
 import { closest } from './describe.js';
 import type { Problem } from './paths.js';
+import { subscriptionProblems } from './subscriptions.js';
 import { parseDuration } from './units.js';
 
 /**
@@ -24,6 +25,7 @@ export function crossCheck(data: unknown): Problem[] {
     ...checkRoutes(data.routes, Object.keys(backends)),
     ...checkRelay(data.relay),
     ...checkAuth(data.auth),
+    ...checkSubscriptions(data.subscriptions),
   ];
 }
 
@@ -107,4 +109,25 @@ function checkRelay(relay: unknown): Problem[] {
       message: `must not exceed relay.backoffMax (${String(relay.backoffMax)})`,
     },
   ];
+}
+
+/** Each subscription's own checks (see subscriptionProblems) at `subscriptions[i]`, and unique names. */
+function checkSubscriptions(subscriptions: unknown): Problem[] {
+  if (!Array.isArray(subscriptions)) return [];
+  const problems: Problem[] = [];
+  const names = new Map<string, number>();
+  subscriptions.forEach((s: unknown, i) => {
+    if (!isMapping(s)) return;
+    for (const p of subscriptionProblems(s))
+      problems.push({ path: ['subscriptions', i, ...p.path], message: p.message });
+    if (typeof s.name !== 'string') return;
+    const first = names.get(s.name);
+    if (first === undefined) names.set(s.name, i);
+    else
+      problems.push({
+        path: ['subscriptions', i, 'name'],
+        message: `"${s.name}" is taken by subscriptions[${first}]`,
+      });
+  });
+  return problems;
 }

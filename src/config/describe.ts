@@ -26,6 +26,8 @@ export function tagValues(node: Node): string[] {
 /** The expectation of `node` as a phrase that follows "must be". */
 export function describe(node: Node | undefined): string {
   if (!node) return 'absent';
+  // A schema may name its expectation when its pattern says it badly (`'x-expect': 'an http(s) URL'`).
+  if (typeof node['x-expect'] === 'string') return node['x-expect'];
   if (typeof node['x-unit'] === 'string') return UNITS[node['x-unit']] ?? 'a value';
   if (Array.isArray(node.enum)) return `one of ${node.enum.join(', ')}`;
   if (node.const !== undefined) return JSON.stringify(node.const);

@@ -21,6 +21,7 @@ export const SubscriptionSchema = Strict({
   endpoint: Text('http:// or https:// URL each message is POSTed to', {
     pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$',
     maxLength: 2048,
+    'x-expect': 'an http(s) URL',
   }),
   concurrency: PositiveInt(16, 'requests in flight at once, never two of one key'),
   ordered: Type.Boolean({ default: true, description: 'per-key order (re-sequenced across backends)' }),

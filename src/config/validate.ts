@@ -57,6 +57,9 @@ ajv.addKeyword({
     ((unit === 'size' ? parseSize(data) : parseDuration(data)) ?? 0) > 0,
 });
 
+// An annotation for messages (describe.ts): the expectation in words where a pattern says it badly.
+ajv.addKeyword({ keyword: 'x-expect', schemaType: 'string' });
+
 const validateFile = ajv.compile(ConfigFileSchema);
 
 /** Lower is more telling: when several errors hit one path, the line shows the most telling one. */
