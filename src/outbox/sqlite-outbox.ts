@@ -17,7 +17,13 @@ import type {
 import type { OutboxAdmin, TopicOutboxStats } from '../ports/outbox-admin.js';
 import { type CommitInfo, GroupCommitter, type WriteContext } from './group-commit.js';
 import { encodeMessage, type MessageRow, rowToStatus } from './row-codec.js';
-import { type AdminStatements, deleteDeadRow, prepareAdminStatements, topicStats } from './sqlite-admin.js';
+import {
+  type AdminStatements,
+  deleteDeadRow,
+  prepareAdminStatements,
+  replayRowTo,
+  topicStats,
+} from './sqlite-admin.js';
 import { appendRows } from './sqlite-append.js';
 import { claimDue, promoteHead, requeueRow } from './sqlite-claim.js';
 import { applyPragmas, checkPragmas, migrate, readPragmas } from './sqlite-schema.js';
@@ -266,6 +272,15 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
       }
       requeueRow(st, row, this.now());
       this.addBytes(ctx, row.size_bytes);
+    });
+  }
+
+  /** Re-accepts a dead message on another topic as a new message; see {@link OutboxAdmin.replayDeadTo}. */
+  replayDeadTo(id: string, topic: string): Promise<AppendResult> {
+    return this.write((ctx, st) => {
+      const { result, addedBytes } = replayRowTo(st, this.adminSt!, id, topic, this.now());
+      this.addBytes(ctx, addedBytes);
+      return result;
     });
   }
 

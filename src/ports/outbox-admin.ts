@@ -1,4 +1,4 @@
-import type { MessageStatus } from './outbox.js';
+import type { AppendResult, MessageStatus } from './outbox.js';
 
 /** One page of the dead-letter store, ordered by id. */
 export interface DeadPageRequest {
@@ -25,11 +25,16 @@ export interface TopicOutboxStats {
  *
  * - `listDead` pages by id (`after` = last id of the previous page).
  * - `requeueDead` puts a dead message back as `accepted` under the same id and seq; NOT_FOUND unless dead.
+ * - `replayDeadTo` re-accepts a dead message on another topic as a NEW message, all-or-nothing in one
+ *   transaction: id `<id>~replay~<topic>` (ids are unique across topics), the next seq of its key on that
+ *   topic, the same key, data and headers plus `replayed-from: <id>`; the dead one is deleted. NOT_FOUND
+ *   unless dead; MQGATE_ERR_ID_CONFLICT if the new id is taken (nothing changes then).
  * - `deleteDead` removes a dead message for good; NOT_FOUND unless dead.
  */
 export interface OutboxAdmin {
   listDead(request: DeadPageRequest): Promise<MessageStatus[]>;
   requeueDead(id: string): Promise<void>;
+  replayDeadTo(id: string, topic: string): Promise<AppendResult>;
   deleteDead(id: string): Promise<void>;
   topicStats(): Promise<TopicOutboxStats[]>;
 }
@@ -39,6 +44,7 @@ export function isOutboxAdmin(outbox: unknown): outbox is OutboxAdmin {
   return (
     typeof o?.listDead === 'function' &&
     typeof o.requeueDead === 'function' &&
+    typeof o.replayDeadTo === 'function' &&
     typeof o.deleteDead === 'function' &&
     typeof o.topicStats === 'function'
   );

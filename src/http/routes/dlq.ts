@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isValidTopic } from '../../envelope.js';
 import { MqgateError } from '../../errors.js';
 import type { MessageStatus } from '../../ports/outbox.js';
 import { isOutboxAdmin, type OutboxAdmin } from '../../ports/outbox-admin.js';
@@ -40,6 +41,48 @@ async function deadMessage(ctx: AppContext, request: FastifyRequest, id: string)
   return status;
 }
 
+/** Throws INVALID_TOPIC or NO_ROUTE unless `topic` can take messages, FORBIDDEN without admin on it. */
+function replayTarget(ctx: AppContext, request: FastifyRequest, topic: string): void {
+  if (!isValidTopic(topic)) {
+    throw new MqgateError('MQGATE_ERR_INVALID_TOPIC', `invalid topic '${topic.slice(0, 300)}'`);
+  }
+  if (ctx.router.resolve(topic) === undefined) {
+    throw new MqgateError('MQGATE_ERR_NO_ROUTE', `no route matches topic ${topic}`, { context: { topic } });
+  }
+  authorize(request, 'admin', topic);
+}
+
+/**
+ * Replays one dead message (already checked): back in the queue under its id and seq, or, to another topic,
+ * as a new message there (the dead one deleted in the same transaction).
+ */
+async function replayOne(admin: OutboxAdmin, dead: MessageStatus, to: string | undefined) {
+  if (to === undefined || to === dead.topic) {
+    await admin.requeueDead(dead.id);
+    return { id: dead.id, status: 'accepted', topic: dead.topic, seq: dead.seq };
+  }
+  const { id, seq } = await admin.replayDeadTo(dead.id, to);
+  return { id, status: 'accepted', topic: to, seq, replayedFrom: dead.id };
+}
+
+const replayedSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string' },
+    topic: { type: 'string' },
+    seq: { type: 'integer' },
+    replayedFrom: { type: 'string' },
+  },
+} as const;
+
+const targetTopic = { type: 'string', minLength: 1, maxLength: 300 } as const;
+
+/** Lets a POST without a body through the body schema (all its fields are optional). */
+async function emptyBody(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
+}
+
 function view(m: MessageStatus) {
   return {
     id: m.id,
@@ -55,7 +98,7 @@ function view(m: MessageStatus) {
 
 /**
  * The dead-letter store: list (paged by id, filtered by topic), replay one or many (requeued under the same
- * id and seq, to the topic's own route), delete. Each message needs the admin right on its topic; a listing
+ * id and seq, to the topic's own route; or to another topic as new messages), delete. Each message needs the admin right on its topic; a listing
  * or bulk replay without a topic needs admin on `*`.
  */
 export async function dlqRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -100,37 +143,43 @@ export async function dlqRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: { id: string }; Body: { topic?: string } | undefined }>(
     '/v1/dlq/:id/replay',
     {
       schema: {
         tags: ['admin'],
-        summary: 'Replay one dead message: back in the queue under the same id and seq',
+        summary:
+          'Replay one dead message: back in the queue under the same id and seq, or with `{ topic }` as a new ' +
+          'message `<id>~replay~<topic>` on that topic (header `replayed-from`), the dead one deleted',
         params: idParams,
-        response: {
-          202: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } },
-        },
+        body: { type: 'object', properties: { topic: targetTopic }, additionalProperties: false },
+        response: { 202: replayedSchema },
       },
+      preValidation: emptyBody,
     },
     async (request, reply) => {
-      const { id } = request.params;
-      await deadMessage(ctx, request, id);
-      await admin.requeueDead(id);
+      const to = request.body?.topic;
+      const dead = await deadMessage(ctx, request, request.params.id);
+      if (to !== undefined) replayTarget(ctx, request, to);
+      const answer = await replayOne(admin, dead, to);
       ctx.relay.wake();
-      return reply.code(202).send({ id, status: 'accepted' });
+      return reply.code(202).send(answer);
     },
   );
 
-  app.post<{ Body: { topic?: string; limit: number } }>(
+  app.post<{ Body: { topic?: string; toTopic?: string; limit: number } | undefined }>(
     '/v1/dlq::replay',
     {
       schema: {
         tags: ['admin'],
-        summary: 'Replay the dead messages of a topic (or all), oldest id first, up to `limit`',
+        summary:
+          'Replay the dead messages of a topic (or all), oldest id first, up to `limit`; with `toTopic`, each ' +
+          'as a new message on that topic (as the single replay with `{ topic }`)',
         body: {
           type: 'object',
           properties: {
             topic: { type: 'string', minLength: 1 },
+            toTopic: targetTopic,
             limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
           },
           additionalProperties: false,
@@ -142,25 +191,30 @@ export async function dlqRoutes(app: FastifyInstance, ctx: AppContext): Promise<
           },
         },
       },
+      preValidation: emptyBody,
     },
     async (request, reply) => {
-      const { topic, limit } = request.body ?? { limit: 1000 };
+      const { topic, toTopic, limit = 1000 } = request.body ?? {};
       authorize(request, 'admin', topic);
+      if (toTopic !== undefined) replayTarget(ctx, request, toTopic);
+      const filter = topic === undefined ? {} : { topic };
       let replayed = 0;
-      let more = false;
-      // Requeued rows leave the dead state, so each page starts again from the lowest dead id.
+      let after: string | undefined;
+      // Replayed rows leave the dead state; the cursor also steps over any that a message failing at once
+      // would put back, so one call never loops.
       while (replayed < limit) {
         const page = await admin.listDead({
           limit: Math.min(500, limit - replayed),
-          ...(topic === undefined ? {} : { topic }),
+          ...filter,
+          ...(after === undefined ? {} : { after }),
         });
         if (page.length === 0) break;
-        await Promise.all(page.map((m) => admin.requeueDead(m.id)));
+        await Promise.all(page.map((m) => replayOne(admin, m, toTopic)));
         replayed += page.length;
+        after = page[page.length - 1]!.id;
         ctx.relay.wake();
       }
-      if (replayed === limit)
-        more = (await admin.listDead({ limit: 1, ...(topic ? { topic } : {}) })).length > 0;
+      const more = replayed === limit && (await admin.listDead({ limit: 1, ...filter })).length > 0;
       return reply.code(202).send({ replayed, more });
     },
   );
