@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfig, packageRoot, redactConfig } from '../config/index.js';
 import { CliError, type ClientOptions, call, EXIT, print } from './gateway-client.js';
+import { replayAll } from './replay-progress.js';
 
 /**
  * `mqgate`: run the gateway, or operate a running one over its HTTP API. docs/cli.md lists the commands
@@ -112,24 +113,74 @@ dlq
   });
 dlq
   .command('replay [id]')
-  .description('replay one dead message by id, or (without id) those of --topic / all, up to --limit')
+  .description(
+    'replay one dead message by id, or (without id) those of --topic / all, up to --limit; --all pages ' +
+      'through every one with progress on stderr; --to replays to another topic as new messages',
+  )
   .option('--topic <topic>', 'bulk: only this topic')
   .option('--limit <n>', 'bulk: at most this many', '1000')
-  .action(async (id: string | undefined, o: { topic?: string; limit: string }, cmd: Command) => {
-    const c = client(cmd);
-    if (id !== undefined) {
-      print(await call(c, 'POST', `/v1/dlq/${encodeURIComponent(id)}/replay`));
-      return;
-    }
-    const body = JSON.stringify({ ...(o.topic ? { topic: o.topic } : {}), limit: Number(o.limit) });
-    print(await call(c, 'POST', '/v1/dlq:replay', { bytes: body, contentType: 'application/json' }));
-  });
+  .option('--all', 'bulk: every dead message (of --topic), page by page, printing `replayed N/M` on stderr')
+  .option('--to <topic>', 'replay to this topic as new messages `<id>~replay~<topic>`')
+  .action(
+    async (
+      id: string | undefined,
+      o: { topic?: string; limit: string; all?: boolean; to?: string },
+      cmd: Command,
+    ) => {
+      const c = client(cmd);
+      if (id !== undefined) {
+        if (o.all || o.topic) throw new CliError('give an id, or --all / --topic, not both', EXIT.USAGE);
+        const body = o.to
+          ? { bytes: JSON.stringify({ topic: o.to }), contentType: 'application/json' }
+          : undefined;
+        print(await call(c, 'POST', `/v1/dlq/${encodeURIComponent(id)}/replay`, body));
+        return;
+      }
+      if (o.all) {
+        print(await replayAll(c, { topic: o.topic, toTopic: o.to, pageSize: 500, progress: process.stderr }));
+        return;
+      }
+      const body = JSON.stringify({
+        ...(o.topic ? { topic: o.topic } : {}),
+        ...(o.to ? { toTopic: o.to } : {}),
+        limit: Number(o.limit),
+      });
+      print(await call(c, 'POST', '/v1/dlq:replay', { bytes: body, contentType: 'application/json' }));
+    },
+  );
 dlq
   .command('delete <id>')
   .description('delete one dead message for good')
   .action(async (id: string, _o, cmd: Command) => {
     await call(client(cmd), 'DELETE', `/v1/dlq/${encodeURIComponent(id)}`);
     print({ id, deleted: true });
+  });
+
+program
+  .command('tail <topic>')
+  .description(
+    'consume <topic> as a member of --group with the SDK and print each message as one JSON line ' +
+      '(id, topic, key, seq, backend, headers, data) until Ctrl-C',
+  )
+  .requiredOption('-g, --group <group>', 'consumer group (use one of its own: members share the messages)')
+  .option('--from-beginning', 'also print what the group reads from before the tail started')
+  .option('-c, --config <path>', 'config file (default MQGATE_CONFIG, else config/default.yaml)')
+  .action(async (topic: string, o: { group: string; fromBeginning?: boolean; config?: string }) => {
+    const loaded = configCheck(o.config);
+    const { tail } = await import('./tail.js');
+    const stop = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    await tail({
+      config: loaded,
+      topic,
+      group: o.group,
+      fromBeginning: o.fromBeginning === true,
+      out: process.stdout,
+      stop,
+      onReady: () => process.stderr.write(`mqgate: tail: consuming ${topic} as group ${o.group}\n`),
+    });
   });
 
 program
