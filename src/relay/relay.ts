@@ -10,6 +10,7 @@ import type { ResolvedRoute, Router } from '../routing/router.js';
 import { withTimeout } from '../with-timeout.js';
 import { backoffDelayMs } from './backoff.js';
 import type { DeliveredEvent, FailedEvent } from './events.js';
+import { traceSend } from './tracing.js';
 import { DeliveryWaiters, type WaitResult } from './waiters.js';
 
 export type { DeliveredEvent, FailedEvent } from './events.js';
@@ -272,7 +273,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     try {
       await this.#ensureTopics(backend, msgs);
       outcomes = await withTimeout(
-        backend.publish(msgs),
+        traceSend(backend.type, (batch) => backend.publish(batch))(msgs),
         this.#opts.publishTimeoutMs,
         `publish to ${name}`,
         name,

@@ -10,6 +10,7 @@ import { Dispatcher } from './dispatcher.js';
 import { MessageBuffer } from './message-buffer.js';
 import { DEFAULTS, type ResolvedOptions, resolveOptions } from './options.js';
 import { SqliteDedupStore } from './sqlite-dedup-store.js';
+import { traceProcess } from './tracing.js';
 import type { ConsumerEvents, ConsumerOptions, Handler, IteratedMessage } from './types.js';
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
@@ -93,7 +94,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements AsyncItera
   run(handler: Handler): Promise<void> {
     if (this.#started) throw new MqgateError('MQGATE_ERR_CONFIG', 'consumer.run() was already called');
     if (this.#closing) throw new MqgateError('MQGATE_ERR_DRAINING', 'consumer is closed');
-    this.#dispatcher.setHandler(handler);
+    const systemOf = (backend: string) => this.#o.config.backends[backend]?.type ?? backend;
+    this.#dispatcher.setHandler(traceProcess(systemOf, handler));
     this.#started = this.#backends.start();
     return this.#started;
   }
