@@ -104,7 +104,7 @@ async function spawnGateway(config: string, nodeArgs: string[]): Promise<Server>
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000; // the shared machine can be slow to start tsx
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${out}`);
     try {
@@ -114,7 +114,7 @@ async function spawnGateway(config: string, nodeArgs: string[]): Promise<Server>
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`gateway did not answer /healthz within 30 s:\n${out}`);
+      throw new Error(`gateway did not answer /healthz within 60 s:\n${out}`);
     }
     await sleep(50);
   }
