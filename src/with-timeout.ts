@@ -19,3 +19,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, ba
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Waits for `promise` at most `ms`: true when it fulfilled in time, false when the time ran out first (the
+ * promise goes on; nothing is cancelled). A rejection comes through as it is. For `close({ timeoutMs })`.
+ */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([promise.then(() => true as const), expired]).finally(() => clearTimeout(timer));
+}

@@ -6,6 +6,7 @@ import type { Envelope } from '../../src/envelope.js';
 import { MqgateError } from '../../src/errors.js';
 import type { Backend, PublishOutcome } from '../../src/ports/backend.js';
 import type { SubscribableBackend, SubscribeRequest, Subscription } from '../../src/ports/subscriber.js';
+import { settleWithin } from '../../src/with-timeout.js';
 import { KAFKA_RETRY, kafkaClientConfig } from './config.js';
 import { toKafkaError } from './errors.js';
 import { probeCluster } from './health.js';
@@ -59,14 +60,9 @@ export class KafkaBackend implements Backend, SubscribableBackend {
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.#closing ??= this.#close();
     const timeoutMs = options.timeoutMs ?? 5_000;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.#logger.warn({ timeoutMs }, 'kafka clients still disconnecting after the close timeout');
-        resolve();
-      }, timeoutMs);
-    });
-    await Promise.race([this.#closing, expired]).finally(() => clearTimeout(timer));
+    if (!(await settleWithin(this.#closing, timeoutMs))) {
+      this.#logger.warn({ timeoutMs }, 'kafka clients still disconnecting after the close timeout');
+    }
   }
 
   publish(batch: readonly Envelope[]): Promise<PublishOutcome[]> {

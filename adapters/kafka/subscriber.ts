@@ -2,6 +2,7 @@ import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaBackendConfig } from '../../src/config/types.js';
 import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/ports/subscriber.js';
+import { settleWithin } from '../../src/with-timeout.js';
 import { decodeRecord } from './codec.js';
 import { KAFKA_RETRY } from './config.js';
 import { toKafkaError } from './errors.js';
@@ -98,19 +99,14 @@ class KafkaSubscription implements Subscription {
   }
 
   async #close(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.#logger.warn({ timeoutMs }, 'kafka consumer still leaving the group after the close timeout');
-        resolve();
-      }, timeoutMs);
-    });
     // disconnect(): stops fetching, waits for running eachMessage calls, leaves the group, closes sockets.
     const leaving = this.#consumer
       .disconnect()
       .catch((err: unknown) => this.#report(err, 'leaving the kafka consumer group'))
       .then(() => this.#revokeAll());
-    await Promise.race([leaving, expired]).finally(() => clearTimeout(timer));
+    if (!(await settleWithin(leaving, timeoutMs))) {
+      this.#logger.warn({ timeoutMs }, 'kafka consumer still leaving the group after the close timeout');
+    }
   }
 
   async #eachMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { MqgateError } from '../../src/errors.js';
+import { withTimeout } from '../../src/with-timeout.js';
 import { mapRedisError } from './errors.js';
 
 /** Default bound on a probe: shorter than the failover's probe interval budget. */
@@ -10,21 +11,12 @@ export const PROBE_TIMEOUT_MS = 1_000;
  * with a retriable MqgateError otherwise (not connected, timed out, an error reply such as LOADING).
  */
 export async function probeRedis(client: Redis, timeoutMs: number = PROBE_TIMEOUT_MS): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new MqgateError('MQGATE_ERR_BACKEND_TIMEOUT', `redis PING took over ${timeoutMs}ms`)),
-      timeoutMs,
-    );
-  });
   try {
-    const reply = await Promise.race([client.ping(), timeout]);
+    const reply = await withTimeout(client.ping(), timeoutMs, 'redis PING');
     if (reply !== 'PONG') {
       throw new MqgateError('MQGATE_ERR_BACKEND_UNAVAILABLE', `redis answered PING with ${reply}`);
     }
   } catch (err) {
     throw mapRedisError(err);
-  } finally {
-    clearTimeout(timer);
   }
 }

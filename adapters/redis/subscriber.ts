@@ -6,6 +6,7 @@ import { assignPartitions, tpKey } from '../../src/groups/assignment.js';
 import { Rebalancer } from '../../src/groups/rebalancer.js';
 import { defaultMemberId, type GroupTiming, requestTiming } from '../../src/groups/timing.js';
 import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/ports/subscriber.js';
+import { settleWithin } from '../../src/with-timeout.js';
 import { decodeEntry } from './codec.js';
 import { DEFAULT_TUNING, redisOptions } from './config.js';
 import { ack, claimAll, ensureGroup, type RawEntry, readGroup } from './group-streams.js';
@@ -106,15 +107,13 @@ export class RedisSubscription implements Subscription {
   async #shutdown(timeoutMs: number): Promise<void> {
     clearTimeout(this.#timer);
     this.#kick();
-    let timer: NodeJS.Timeout | undefined;
     const leave = async (): Promise<void> => {
       await this.#ticking;
       await this.#rebalancer.revokeAll();
       await this.#membership.leave().catch((e) => this.#report(e));
       await this.#reading;
     };
-    await Promise.race([leave(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    await settleWithin(leave(), timeoutMs);
     this.#blocking.disconnect();
     await this.#cmd.quit().catch(() => undefined);
     this.#cmd.disconnect();

@@ -7,7 +7,7 @@ import { RoutePolicy, type RouteSwitch } from '../failover/route-policy.js';
 import type { Backend, DeliveryReceipt, PublishOutcome } from '../ports/backend.js';
 import type { Outbox } from '../ports/outbox.js';
 import type { ResolvedRoute, Router } from '../routing/router.js';
-import { withTimeout } from '../with-timeout.js';
+import { settleWithin, withTimeout } from '../with-timeout.js';
 import { backoffDelayMs } from './backoff.js';
 import type { DeliveredEvent, FailedEvent } from './events.js';
 import { traceSend } from './tracing.js';
@@ -131,10 +131,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#closing = true;
     this.wake();
     const all = Promise.all([this.#running, ...this.#inflight]).then(() => undefined);
-    const limit = options.timeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
-    clearTimeout(timer);
+    await settleWithin(all, options.timeoutMs ?? 10_000);
     this.#waiters.close();
   }
 
@@ -303,7 +300,14 @@ export class Relay extends EventEmitter<RelayEvents> {
 
   async #delivered(msg: Envelope, backend: string, receipt: DeliveryReceipt): Promise<void> {
     await this.#outbox.markDelivered(msg.id, backend, receipt);
-    this.emit('delivered', { id: msg.id, topic: msg.topic, backend, receipt, attempt: msg.attempt });
+    this.emit('delivered', {
+      id: msg.id,
+      topic: msg.topic,
+      backend,
+      receipt,
+      attempt: msg.attempt,
+      acceptedAt: Date.parse(msg.time),
+    });
   }
 
   async #fail(msg: Envelope, backend: string | undefined, err: MqgateError): Promise<void> {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { MqgateError, toMqgateError } from '../errors.js';
 import type { Backend } from '../ports/backend.js';
 import type { Delivery, TopicPartition } from '../ports/subscriber.js';
+import { settleWithin } from '../with-timeout.js';
 import { deadLetterEnvelope, defaultDeadLetterTopic, publishDeadLetter } from './dead-letter.js';
 import type { DedupStore } from './dedup-store.js';
 import { KeyedLimiter } from './keyed-limiter.js';
@@ -126,13 +127,10 @@ export class Dispatcher {
 
   /** Waits for every in-flight message to settle; false (and handlers' signal aborted) on timeout. */
   async drain(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const settled = (async () => {
       while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
-      return true as const;
     })();
-    const drained = await Promise.race([settled, expired]).finally(() => clearTimeout(timer));
+    const drained = await settleWithin(settled, timeoutMs);
     if (!drained) this.#abort.abort(new MqgateError('MQGATE_ERR_DRAINING', 'consumer close timed out'));
     return drained;
   }
