@@ -7,6 +7,8 @@ export interface DeliveredEvent {
   readonly backend: string;
   readonly receipt: DeliveryReceipt;
   readonly attempt: number;
+  /** When the gateway accepted the message (epoch ms, from the envelope's `time`). */
+  readonly acceptedAt: number;
 }
 
 export interface FailedEvent {

@@ -170,14 +170,7 @@ export const metricsPlugin = fp(
 
     const onDelivered = (e: DeliveredEvent) => {
       delivered.inc({ topic: topics.label(e.topic), backend: e.backend });
-      // The accept time is in the outbox row; one indexed read per ack.
-      ctx.outbox
-        .get(e.id)
-        .then((status) => {
-          if (status !== undefined)
-            relaySeconds.observe({ backend: e.backend }, (Date.now() - Date.parse(status.acceptedAt)) / 1000);
-        })
-        .catch(() => {});
+      relaySeconds.observe({ backend: e.backend }, (Date.now() - e.acceptedAt) / 1000);
     };
     const onFailed = (e: FailedEvent) => {
       if (e.dead)
