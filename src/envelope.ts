@@ -34,7 +34,11 @@ export const DEFAULT_TYPE = 'mqgate.message';
 export const DEFAULT_SOURCE = 'mqgate';
 
 /** Kafka's topic rule: 1..249 characters of `[A-Za-z0-9._-]`; mqgate also refuses a leading dot. */
-const TOPIC_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,248}$/;
+/** Kafka's topic characters, no leading dot, unanchored (for route-path parameters). */
+export const TOPIC_CHARS = '[A-Za-z0-9_-][A-Za-z0-9._-]{0,248}';
+/** The same, anchored (for JSON schemas). */
+export const TOPIC_PATTERN = `^${TOPIC_CHARS}$`;
+const TOPIC_RE = new RegExp(TOPIC_PATTERN);
 
 export function isValidTopic(topic: string): boolean {
   return TOPIC_RE.test(topic) && topic !== '.' && topic !== '..';

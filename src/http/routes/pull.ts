@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
+import { TOPIC_CHARS, TOPIC_PATTERN } from '../../envelope.js';
 import type { PulledMessage, PullService } from '../../pull/pull-service.js';
 import { parseData } from '../../sdk/message.js';
 import type { AppContext } from '../context.js';
 
 const NAME = '[A-Za-z0-9._-]{1,200}';
-const TOPIC = '^[A-Za-z0-9_-][A-Za-z0-9._-]{0,248}';
 
 const params = {
   type: 'object',
   properties: {
     group: { type: 'string', pattern: `^${NAME}$` },
-    topic: { type: 'string', pattern: `${TOPIC}$` },
+    topic: { type: 'string', pattern: TOPIC_PATTERN },
   },
   required: ['group', 'topic'],
 } as const;
@@ -66,7 +66,7 @@ export async function pullRoutes(
   app: FastifyInstance,
   ctx: AppContext & { pull: PullService },
 ): Promise<void> {
-  const base = `/v1/groups/:group/topics/:topic(${TOPIC})`;
+  const base = `/v1/groups/:group/topics/:topic(${TOPIC_CHARS})`;
   app.post<{ Params: Params; Body: { max: number; leaseMs: number; claimId?: string } }>(
     `${base}::claim`,
     {
