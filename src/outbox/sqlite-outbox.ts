@@ -185,10 +185,15 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
   }
 
   /** Releases a claimed message; ignored unless it is `delivering` (a stale owner cannot undo a final state). */
-  markRetry(id: string, error: { code: string; message: string }, retryAt: number): Promise<void> {
+  markRetry(
+    id: string,
+    error: { code: string; message: string },
+    retryAt: number,
+    owner?: string,
+  ): Promise<void> {
     return this.write((_ctx, st) => {
       const row = st.byId.get(id);
-      if (row?.state !== 'delivering') return;
+      if (row?.state !== 'delivering' || !holdsLease(row, owner)) return;
       st.retry.run({ id, code: error.code, message: error.message, at: retryAt });
     });
   }
@@ -197,18 +202,23 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
    * Gives a claimed message back untried (no backend could take it): due again at `retryAt` (epoch ms), and
    * the attempt the claim counted is returned. Ignored unless the message is `delivering`.
    */
-  release(id: string, retryAt: number): Promise<void> {
+  release(id: string, retryAt: number, owner?: string): Promise<void> {
     return this.write((_ctx, st) => {
-      if (st.byId.get(id)?.state !== 'delivering') return;
+      const row = st.byId.get(id);
+      if (row?.state !== 'delivering' || !holdsLease(row, owner)) return;
       st.release.run({ id, at: retryAt });
     });
   }
 
-  /** Moves an open message to the dead-letter store; ignored once delivered or dead. */
-  markDead(id: string, error: { code: string; message: string }): Promise<void> {
+  /**
+   * Moves an open message to the dead-letter store; ignored once delivered or dead, and, given an `owner`, while
+   * another owner holds it.
+   */
+  markDead(id: string, error: { code: string; message: string }, owner?: string): Promise<void> {
     return this.write((ctx, st) => {
       const row = st.byId.get(id);
       if (row === undefined || (row.state !== 'accepted' && row.state !== 'delivering')) return;
+      if (row.state === 'delivering' && !holdsLease(row, owner)) return;
       st.dead.run({ id, code: error.code, message: error.message });
       this.closeOpen(ctx, st, row);
     });
@@ -320,6 +330,11 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
     if (this.state !== 'open') throw this.state === 'closed' ? draining() : notStarted();
     return this.st!;
   }
+}
+
+/** True when no owner is named, or the named one is the message's current lease holder. */
+function holdsLease(row: MessageRow, owner: string | undefined): boolean {
+  return owner === undefined || row.lease_owner === owner;
 }
 
 function draining(): MqgateError {

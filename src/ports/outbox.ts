@@ -67,6 +67,11 @@ export interface ClaimRequest {
  * - `claim()` hands out due messages under a lease, never a key's seq n+1 while its seq n is neither
  *   delivered nor dead, and never a message another owner holds under a live lease.
  * - A message whose lease expires (its relay died) is claimable again: at-least-once, same id.
+ * - `markRetry`, `release` and `markDead` given an `owner` are ignored unless that owner still
+ *   holds the message's lease (or, for `markDead`, the message is `accepted`): a relay whose lease expired while
+ *   it was sending cannot undo the claim of the relay that took the message over, nor dead-letter it and so let
+ *   the next seq of its key go while it is in flight. `markDelivered` and `markMirrored` always apply: the broker
+ *   has the message.
  * - `close()` is idempotent; appends after it reject with MQGATE_ERR_DRAINING.
  */
 export interface Outbox {
@@ -81,13 +86,18 @@ export interface Outbox {
    */
   markMirrored(id: string, backend: string, receipt: DeliveryReceipt): Promise<void>;
   /** Releases the claim after a retriable failure; the message is due again at `retryAt` (epoch ms). */
-  markRetry(id: string, error: { code: string; message: string }, retryAt: number): Promise<void>;
+  markRetry(
+    id: string,
+    error: { code: string; message: string },
+    retryAt: number,
+    owner?: string,
+  ): Promise<void>;
   /**
    * Gives a claimed message back untried (no backend could take it): due again at `retryAt`, and the attempt
    * the claim counted is not spent, so an outage never dead-letters a message.
    */
-  release(id: string, retryAt: number): Promise<void>;
-  markDead(id: string, error: { code: string; message: string }): Promise<void>;
+  release(id: string, retryAt: number, owner?: string): Promise<void>;
+  markDead(id: string, error: { code: string; message: string }, owner?: string): Promise<void>;
   get(id: string): Promise<MessageStatus | undefined>;
   stats(): Promise<OutboxStats>;
   /** Deletes delivered messages older than the retention window; returns how many. */

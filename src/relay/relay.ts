@@ -204,7 +204,9 @@ export class Relay extends EventEmitter<RelayEvents> {
       const plan = await this.#plan(route, msg);
       if (plan.targets.length === 0) {
         // No backend it still needs is usable: the message waits, untried, and its attempts are not spent.
-        settles.push(this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10));
+        settles.push(
+          this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10, this.#opts.owner),
+        );
         continue;
       }
       plans.push(plan);
@@ -260,7 +262,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (route.backends.every((b) => acked.includes(b))) {
       return this.#delivered(msg, route.backends.join(','), first ?? {});
     }
-    return this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10);
+    return this.#outbox.release(msg.id, this.#now() + this.#opts.pollIntervalMs * 10, this.#opts.owner);
   }
 
   /** Publishes to one backend and feeds its breaker; one outcome per message, never rejects. */
@@ -323,7 +325,7 @@ export class Relay extends EventEmitter<RelayEvents> {
             },
           )
         : err;
-      await this.#outbox.markDead(msg.id, { code: final.code, message: final.message });
+      await this.#outbox.markDead(msg.id, { code: final.code, message: final.message }, this.#opts.owner);
       this.#opts.logger?.warn(
         { id: msg.id, topic: msg.topic, backend, code: final.code },
         'message dead-lettered',
@@ -343,7 +345,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       msg.attempt,
       this.#opts.random,
     );
-    await this.#outbox.markRetry(msg.id, error, this.#now() + delay);
+    await this.#outbox.markRetry(msg.id, error, this.#now() + delay, this.#opts.owner);
     this.emit('failed', {
       id: msg.id,
       topic: msg.topic,

@@ -72,6 +72,26 @@ describe('sqlite outbox claim', () => {
     expect(ids(await claim('r2'))).toEqual([b.id]);
   });
 
+  it('ignores the retry, release and dead-letter of an owner whose lease was taken over', async () => {
+    h = await openOutbox();
+    const topic = topicName();
+    const [a, b] = [msg(topic, { key: 'k' }), msg(topic, { key: 'k' })];
+    await h.outbox.append([a, b]);
+    await claim('r1');
+    h.clock.advance(LEASE);
+    expect(ids(await claim('r2'))).toEqual([a.id]);
+    const late = { code: 'MQGATE_ERR_BACKEND_REJECTED', message: 'late' };
+    await h.outbox.markDead(a.id, late, 'r1');
+    await h.outbox.markRetry(a.id, late, 0, 'r1');
+    await h.outbox.release(a.id, 0, 'r1');
+    // Still r2's: seq 2 stays back until r2 settles seq 1.
+    expect(await h.outbox.get(a.id)).toMatchObject({ state: 'delivering', attempts: 2 });
+    expect(await claim('r3')).toEqual([]);
+    await h.outbox.markDead(a.id, late, 'r2');
+    expect(await h.outbox.get(a.id)).toMatchObject({ state: 'dead' });
+    expect(ids(await claim('r3'))).toEqual([b.id]);
+  });
+
   it('respects the limit and hands out the oldest first', async () => {
     h = await openOutbox();
     const topic = topicName();
