@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { envFile, stackDir } from './paths.js';
 import { HA, HOST, SINGLE } from './ports.js';
+import { postgresUrl } from './postgres.js';
 import { amqpUrl } from './rabbitmq.js';
 
 /** Connection settings of the single-node stack, as the tests and the gateway read them. */
@@ -9,6 +10,7 @@ export function singleEnv(): Record<string, string> {
     MQGATE_KAFKA_BROKERS: `${HOST}:${SINGLE.kafka.broker}`,
     MQGATE_RABBITMQ_URL: amqpUrl(SINGLE.rabbitmq.amqp),
     MQGATE_REDIS_URL: `redis://${HOST}:${SINGLE.redis}`,
+    MQGATE_POSTGRES_URL: postgresUrl,
   };
 }
 

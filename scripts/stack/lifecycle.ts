@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StackError } from './errors.js';
-import { isAlive, procInfo, signalGroup, sleep, spawnDetached, waitUntil } from './proc.js';
+import { isAlive, procInfo, signalGroup, signalProcess, sleep, spawnDetached, waitUntil } from './proc.js';
 import type { ServiceDef, ServiceState, ServiceStatus } from './service.js';
 import { type ProcessRecord, readState, updateState } from './state.js';
 
@@ -88,16 +88,20 @@ async function waitGone(pid: number, startTime: string, timeoutMs: number): Prom
 }
 
 /**
- * Clean stop: SIGTERM to the process group (resumed first if paused, or it would never see the signal),
- * SIGKILL when it is not gone within the service's stop timeout. Leaves the data in place.
+ * Clean stop: SIGTERM to the process group, or the service's own stop signal to its main process (resumed
+ * first if paused, or it would never see the signal), SIGKILL when it is not gone within the service's stop
+ * timeout. Leaves the data in place.
  */
 export async function stopService(def: ServiceDef, log: Log, timeoutMs = def.stopTimeoutMs): Promise<void> {
   const rec = liveRecord(def.name);
   if (!rec) return;
   signalGroup(rec.pid, 'SIGCONT');
-  signalGroup(rec.pid, 'SIGTERM');
+  if (def.stopSignal) signalProcess(rec.pid, def.stopSignal);
+  else signalGroup(rec.pid, 'SIGTERM');
   if (!(await waitGone(rec.pid, rec.startTime, timeoutMs))) {
-    log(`${def.name}: still running ${timeoutMs / 1000}s after SIGTERM, sending SIGKILL`);
+    log(
+      `${def.name}: still running ${timeoutMs / 1000}s after ${def.stopSignal ?? 'SIGTERM'}, sending SIGKILL`,
+    );
   }
   // Also reaps helpers left in the group (erl_child_setup, inet_gethost).
   signalGroup(rec.pid, 'SIGKILL');

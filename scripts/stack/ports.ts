@@ -1,6 +1,6 @@
 /**
- * Loopback ports of the local stack. None is a broker's default port (9092, 5672, 6379, 15672, 25672,
- * 26379, 4369), so the stack runs beside system services; single and HA modes use disjoint ranges so both
+ * Loopback ports of the local stack. None is a server's default port (9092, 5672, 6379, 15672, 25672,
+ * 26379, 4369, 5432), so the stack runs beside system services; single and HA modes use disjoint ranges so both
  * can run at once.
  */
 export const HOST = '127.0.0.1';
@@ -29,6 +29,7 @@ export const SINGLE = {
   kafka: { broker: p(19092), controller: p(19093) },
   rabbitmq: { amqp: p(16672), dist: p(16673) },
   redis: p(16379),
+  postgres: p(15432),
 } as const;
 
 export const HA = {

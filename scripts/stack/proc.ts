@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { StackError } from './errors.js';
 
 /** Finds an executable on PATH (plus `extraDirs`), or fails with one line naming the Debian package. */
@@ -88,6 +97,15 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Sends a signal to one process (not its group); ignores a process that is already gone. */
+export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface WaitOptions {
@@ -131,15 +149,24 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; uid?: number; gid?: number },
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    timeoutMs: number;
+    uid?: number;
+    gid?: number;
+    /** Written to stdin, which is then closed (empty without it). */
+    input?: string;
+  },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid }),
     });
+    child.stdin.end(opts.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -192,4 +219,22 @@ export function lookupUser(name: string): { uid: number; gid: number } | undefin
     // no passwd file
   }
   return undefined;
+}
+
+/** True when every existing directory from `path` up to / can be entered by this uid/gid (the x bit). */
+export function traversableBy(path: string, user: { uid: number; gid: number }): boolean {
+  let dir = path;
+  for (;;) {
+    if (existsSync(dir)) {
+      const st = statSync(dir);
+      const ok =
+        st.mode & 0o001 ||
+        (st.uid === user.uid && st.mode & 0o100) ||
+        (st.gid === user.gid && st.mode & 0o010);
+      if (!ok) return false;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return true;
+    dir = parent;
+  }
 }

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { STACK_MARKER_VAR, stackDir } from './paths.js';
 import { EPMD_PORT } from './ports.js';
-import { lookupUser } from './proc.js';
+import { lookupUser, traversableBy } from './proc.js';
 
 /**
  * Where RabbitMQ nodes keep their files, and as whom they run.
@@ -21,23 +21,6 @@ export interface RabbitUser {
 export function rabbitUser(): RabbitUser | undefined {
   if (process.getuid?.() !== 0) return undefined;
   return lookupUser('rabbitmq');
-}
-
-function traversableBy(path: string, user: RabbitUser): boolean {
-  let dir = path;
-  for (;;) {
-    if (existsSync(dir)) {
-      const st = statSync(dir);
-      const ok =
-        st.mode & 0o001 ||
-        (st.uid === user.uid && st.mode & 0o100) ||
-        (st.gid === user.gid && st.mode & 0o010);
-      if (!ok) return false;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return true;
-    dir = parent;
-  }
 }
 
 let cachedBase: string | undefined;

@@ -1,5 +1,6 @@
 import { StackError } from './errors.js';
 import { haKafka, singleKafka } from './kafka.js';
+import { singlePostgres } from './postgres.js';
 import { epmdService, haRabbit, singleRabbit } from './rabbitmq.js';
 import { haRedis, singleRedis } from './redis.js';
 import type { Mode, ServiceDef } from './service.js';
@@ -13,6 +14,7 @@ export function allServices(): ServiceDef[] {
     ...singleKafka(),
     ...singleRabbit(),
     ...singleRedis(),
+    ...singlePostgres(),
     ...haKafka(),
     ...haRabbit(),
     ...haRedis(),

@@ -3,14 +3,14 @@ import type { SpawnPlan } from './proc.js';
 /** `single` is the default stack, `ha` the clustered one; `shared` helpers (epmd) serve both. */
 export type Mode = 'single' | 'ha' | 'shared';
 
-export type ServiceKind = 'kafka' | 'rabbitmq' | 'redis' | 'sentinel' | 'epmd';
+export type ServiceKind = 'kafka' | 'rabbitmq' | 'redis' | 'sentinel' | 'epmd' | 'postgres';
 
 /** What the lifecycle needs to know about one server process. */
 export interface ServiceDef {
   name: string;
   kind: ServiceKind;
   mode: Mode;
-  /** How a client reaches it: host:port for Kafka, amqp://... or redis://... otherwise. */
+  /** How a client reaches it: host:port for Kafka, amqp://..., redis://... or postgres://... otherwise. */
   url: string;
   /** Where the server writes its own log (stdout and stderr go to `<dir>/<name>.out`). */
   logFile: string;
@@ -25,6 +25,11 @@ export interface ServiceDef {
   readyTimeoutMs: number;
   /** How long a clean stop (SIGTERM) may take before SIGKILL. */
   stopTimeoutMs: number;
+  /**
+   * Signal for a clean stop, sent to the main process alone (it stops its children itself). Without it a
+   * clean stop is SIGTERM to the whole process group.
+   */
+  stopSignal?: NodeJS.Signals;
   version(): string;
 }
 

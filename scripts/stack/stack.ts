@@ -5,6 +5,7 @@ import { cachedKafkaLibs, fetchKafka } from './kafka-fetch.js';
 import { killService, type Log, liveRecord, startService, stopService } from './lifecycle.js';
 import { withStackLock } from './lock.js';
 import { STACK_MARKER_VAR, stackDir } from './paths.js';
+import { postgresBinDir } from './postgres.js';
 import { pidsWithEnv, requireBinary, waitUntil } from './proc.js';
 import { formRabbitCluster, rabbitClusterReady } from './rabbitmq.js';
 import { redisHaTopologyReady } from './redis.js';
@@ -34,9 +35,17 @@ function preflight(): void {
     ['java', 'default-jre-headless', []],
   ];
   if (!cachedKafkaLibs()) checks.push(['mvn', 'maven', []]);
-  const missing = checks.flatMap(([bin, pkg, dirs]) => {
+  const found: (() => unknown)[] = [
+    ...checks.map(
+      ([bin, pkg, dirs]) =>
+        () =>
+          requireBinary(bin, pkg, dirs),
+    ),
+    postgresBinDir,
+  ];
+  const missing = found.flatMap((check) => {
     try {
-      requireBinary(bin, pkg, dirs);
+      check();
       return [];
     } catch (err) {
       return [(err as Error).message];
@@ -91,6 +100,7 @@ export function stackUp(opts: { ha?: boolean; log?: Log } = {}): Promise<Record<
         await startAll(redis, log);
         if (opts.ha) await bounded(redisHaTopologyReady, 'redis replication (primary + 2 replicas)');
       })(),
+      startAll(ofKind(defs, 'postgres'), log),
     ]);
     return writeEnvFile(runningModes());
   });
