@@ -171,29 +171,33 @@ async function initCluster(): Promise<void> {
 }
 
 /**
- * After a SIGKILL the postmaster.pid stays. PostgreSQL removes it itself when its pid is gone or belongs to
- * another user, but refuses to start when the pid was reused by a process of its own user (the system
- * server's backends run as postgres too). So: a live postmaster of this data dir is an error (a stray from
- * an earlier run), any other pid in the file is stale and the file goes.
+ * After a SIGKILL the lock files stay: data/postmaster.pid and the socket's .s.PGSQL.<port>.lock, each
+ * naming the dead postmaster. PostgreSQL removes them itself when that pid is gone, but refuses to start
+ * when `kill(pid, 0)` still succeeds: a zombie not yet reaped (seen here right after a kill: PID 1 of this
+ * VM reaps late) or a pid reused by a process of its own user (the system server's backends run as
+ * postgres too). So each file goes unless its pid is a live postmaster of this data dir, which is an error
+ * (a stray from an earlier run).
  */
-function clearStalePidFile(): void {
-  const file = join(dataDir(), 'postmaster.pid');
-  if (!existsSync(file)) return;
-  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  let cmdline = '';
+function clearStaleLockFiles(): void {
+  for (const file of [join(dataDir(), 'postmaster.pid'), join(baseDir(), `.s.PGSQL.${port}.lock`)]) {
+    if (!existsSync(file)) continue;
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && servesOurData(pid)) {
+      throw new StackError(
+        `postgres: a postmaster from an earlier run (pid ${pid}) still serves ${dataDir()}; ` +
+          '`npm run stack -- down` stops it',
+      );
+    }
+    rmSync(file, { force: true });
+  }
+}
+
+function servesOurData(pid: number): boolean {
   try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir());
   } catch {
-    // gone meanwhile
+    return false;
   }
-  if (cmdline.split('\0').includes(dataDir())) {
-    throw new StackError(
-      `postgres: a postmaster from an earlier run (pid ${pid}) still serves ${dataDir()}; ` +
-        '`npm run stack -- down` stops it',
-    );
-  }
-  rmSync(file);
 }
 
 function ownedDir(path: string): void {
@@ -232,7 +236,7 @@ export function singlePostgres(): ServiceDef[] {
         }
         ownedDir(base);
         if (clusterMajor(dataDir()) === undefined) await initCluster();
-        else clearStalePidFile();
+        else clearStaleLockFiles();
       },
       plan() {
         const user = postgresUser();
