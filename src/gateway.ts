@@ -3,18 +3,42 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createBackend } from '../adapters/index.js';
 import type { Config } from './config/types.js';
-import { MqgateError } from './errors.js';
 import { HealthMonitor } from './failover/health.js';
 import { buildApp } from './http/app.js';
 import { DEFAULT_MESSAGE_LIMITS } from './http/message-fields.js';
 import { uuidv7 } from './ids.js';
-import { SqliteOutbox } from './outbox/index.js';
+import { PostgresOutbox, SqliteOutbox } from './outbox/index.js';
 import type { Backend } from './ports/backend.js';
+import type { Outbox } from './ports/outbox.js';
+import type { OutboxAdmin } from './ports/outbox-admin.js';
 import { PullService } from './pull/pull-service.js';
 import { PushSubscriptions } from './push/push-subscriptions.js';
-import { SubscriptionStore } from './push/subscription-store.js';
+import {
+  PostgresSubscriptionStore,
+  SqliteSubscriptionStore,
+  type SubscriptionStore,
+} from './push/subscription-store.js';
 import { Relay } from './relay/relay.js';
 import { Router } from './routing/router.js';
+
+/** The outbox a gateway runs on: the port plus the dead-letter views of the admin API. */
+export type GatewayOutbox = Outbox & OutboxAdmin;
+
+/** The configured outbox driver, and where runtime push subscriptions are kept next to it. */
+function openOutbox(config: Config, logger: Logger): { outbox: GatewayOutbox; store: SubscriptionStore } {
+  const { maxBytes, retentionMs } = config.outbox;
+  if (config.outbox.driver === 'postgres') {
+    const url = config.outbox.url;
+    return {
+      outbox: new PostgresOutbox({ url, maxBytes, retentionMs, logger }),
+      store: new PostgresSubscriptionStore(url),
+    };
+  }
+  return {
+    outbox: new SqliteOutbox({ path: config.outbox.path, maxBytes, retentionMs, logger }),
+    store: new SqliteSubscriptionStore(config.outbox.path),
+  };
+}
 
 export interface GatewayOptions {
   readonly logger: Logger;
@@ -29,7 +53,7 @@ export interface GatewayOptions {
  */
 export class Gateway {
   readonly app: FastifyInstance;
-  readonly outbox: SqliteOutbox;
+  readonly outbox: GatewayOutbox;
   readonly relay: Relay;
   readonly health: HealthMonitor;
   readonly backends: Map<string, Backend>;
@@ -42,7 +66,7 @@ export class Gateway {
 
   private constructor(parts: {
     app: FastifyInstance;
-    outbox: SqliteOutbox;
+    outbox: GatewayOutbox;
     relay: Relay;
     health: HealthMonitor;
     backends: Map<string, Backend>;
@@ -62,15 +86,7 @@ export class Gateway {
 
   static async create(config: Config, options: GatewayOptions): Promise<Gateway> {
     const logger = options.logger;
-    if (config.outbox.driver !== 'sqlite') {
-      throw new MqgateError('MQGATE_ERR_CONFIG', 'outbox.driver: only "sqlite" is available in this version');
-    }
-    const outbox = new SqliteOutbox({
-      path: config.outbox.path,
-      maxBytes: config.outbox.maxBytes,
-      retentionMs: config.outbox.retentionMs,
-      logger: logger.child({ component: 'outbox' }),
-    });
+    const { outbox, store } = openOutbox(config, logger.child({ component: 'outbox' }));
     const backends = options.backends ?? new Map<string, Backend>();
     if (options.backends === undefined) {
       for (const b of Object.values(config.backends)) backends.set(b.name, await createBackend(b, logger));
@@ -88,11 +104,7 @@ export class Gateway {
       owner: `${hostname()}-${process.pid}-${uuidv7().slice(-8)}`,
       logger: logger.child({ component: 'relay' }),
     });
-    const subscriptions = new PushSubscriptions(
-      config,
-      new SubscriptionStore(config.outbox.path),
-      logger.child({ component: 'push' }),
-    );
+    const subscriptions = new PushSubscriptions(config, store, logger.child({ component: 'push' }));
     let gateway: Gateway | undefined;
     const app = await buildApp(
       {

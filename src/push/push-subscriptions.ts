@@ -30,10 +30,10 @@ export class PushSubscriptions {
   }
 
   async start(): Promise<void> {
-    this.#store.open();
+    await this.#store.open();
     const specs: [SubscriptionConfig, SubscriptionSource][] = [
       ...this.#config.subscriptions.map((s) => [s, 'config'] as [SubscriptionConfig, SubscriptionSource]),
-      ...this.#store.list().map((s) => [s, 'api'] as [SubscriptionConfig, SubscriptionSource]),
+      ...(await this.#store.list()).map((s) => [s, 'api'] as [SubscriptionConfig, SubscriptionSource]),
     ];
     for (const [spec, source] of specs) {
       if (this.#running.has(spec.name)) {
@@ -68,11 +68,11 @@ export class PushSubscriptions {
       }
       throw exists(spec.name);
     }
-    if (!this.#store.add(spec)) throw exists(spec.name);
+    if (!(await this.#store.add(spec))) throw exists(spec.name);
     try {
       await this.#run(spec, 'api');
     } catch (err) {
-      this.#store.remove(spec.name);
+      await this.#store.remove(spec.name);
       throw err;
     }
     return { created: true, view: { ...spec, source: 'api' } };
@@ -88,7 +88,7 @@ export class PushSubscriptions {
         `subscription ${name} comes from the config file`,
       );
     }
-    this.#store.remove(name);
+    await this.#store.remove(name);
     this.#running.delete(name);
     await entry.sub.close({ timeoutMs: 10_000 });
   }
@@ -98,7 +98,7 @@ export class PushSubscriptions {
       const subs = [...this.#running.values()].map((e) => e.sub);
       this.#running.clear();
       await Promise.allSettled(subs.map((s) => s.close(options)));
-      this.#store.close();
+      await this.#store.close();
     })();
     return this.#closing;
   }

@@ -1,13 +1,26 @@
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { SubscriptionConfig } from '../config/types.js';
 
 /**
- * Push subscriptions created over HTTP, kept in a table of their own (`push_subscriptions`) in the outbox's
- * SQLite file, so they survive a restart. A second connection to the file (WAL allows it); writes are
- * fsync'd (`synchronous = FULL`) before `POST /v1/subscriptions` answers. The file belongs to one gateway:
- * replicas do not see each other's runtime subscriptions (put shared ones in the config file).
+ * Where push subscriptions created over HTTP are kept, so they survive a restart. Writes are durable before
+ * the promise resolves (and so before `POST /v1/subscriptions` answers).
  */
-export class SubscriptionStore {
+export interface SubscriptionStore {
+  open(): Promise<void>;
+  list(): Promise<SubscriptionConfig[]>;
+  /** Inserts; false when the name is taken. */
+  add(spec: SubscriptionConfig): Promise<boolean>;
+  /** Deletes; false when there was none. */
+  remove(name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * The SQLite outbox's store: a table of its own (`push_subscriptions`) in the outbox's file, over a second
+ * connection (WAL allows it), fsync'd (`synchronous = FULL`). The file belongs to one gateway.
+ */
+export class SqliteSubscriptionStore implements SubscriptionStore {
   readonly #path: string;
   #db: Database.Database | undefined;
 
@@ -15,7 +28,7 @@ export class SubscriptionStore {
     this.#path = path;
   }
 
-  open(): void {
+  async open(): Promise<void> {
     if (this.#db) return;
     const db = new Database(this.#path);
     db.pragma('journal_mode = WAL');
@@ -27,30 +40,96 @@ export class SubscriptionStore {
     this.#db = db;
   }
 
-  list(): SubscriptionConfig[] {
-    const rows = this.#open().prepare('SELECT spec FROM push_subscriptions ORDER BY created_at, name').all();
+  async list(): Promise<SubscriptionConfig[]> {
+    const rows = (await this.#open())
+      .prepare('SELECT spec FROM push_subscriptions ORDER BY created_at, name')
+      .all();
     return (rows as { spec: string }[]).map((r) => JSON.parse(r.spec) as SubscriptionConfig);
   }
 
-  /** Inserts; false when the name is taken. */
-  add(spec: SubscriptionConfig): boolean {
-    const result = this.#open()
+  async add(spec: SubscriptionConfig): Promise<boolean> {
+    const result = (await this.#open())
       .prepare('INSERT OR IGNORE INTO push_subscriptions (name, spec, created_at) VALUES (?, ?, ?)')
       .run(spec.name, JSON.stringify(spec), new Date().toISOString());
     return result.changes === 1;
   }
 
-  remove(name: string): boolean {
-    return this.#open().prepare('DELETE FROM push_subscriptions WHERE name = ?').run(name).changes === 1;
+  async remove(name: string): Promise<boolean> {
+    return (
+      (await this.#open()).prepare('DELETE FROM push_subscriptions WHERE name = ?').run(name).changes === 1
+    );
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#db?.close();
     this.#db = undefined;
   }
 
-  #open(): Database.Database {
-    this.open();
+  async #open(): Promise<Database.Database> {
+    await this.open();
     return this.#db!;
+  }
+}
+
+/**
+ * The Postgres outbox's store: table `mqgate_push_subscriptions` in the shared database, so every replica
+ * starts the same runtime subscriptions (a replica picks up one created on another when it restarts).
+ */
+export class PostgresSubscriptionStore implements SubscriptionStore {
+  readonly #url: string;
+  #pool: pg.Pool | undefined;
+
+  constructor(url: string) {
+    this.#url = url;
+  }
+
+  async open(): Promise<void> {
+    if (this.#pool) return;
+    const pool = new pg.Pool({ connectionString: this.#url, max: 2, options: '-c synchronous_commit=on' });
+    pool.on('error', () => {});
+    try {
+      await pool.query(
+        `CREATE TABLE IF NOT EXISTS mqgate_push_subscriptions
+           (name text PRIMARY KEY, spec text NOT NULL, created_at text NOT NULL)`,
+      );
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    this.#pool = pool;
+  }
+
+  async list(): Promise<SubscriptionConfig[]> {
+    const { rows } = await (await this.#open()).query<{ spec: string }>(
+      'SELECT spec FROM mqgate_push_subscriptions ORDER BY created_at, name',
+    );
+    return rows.map((r) => JSON.parse(r.spec) as SubscriptionConfig);
+  }
+
+  async add(spec: SubscriptionConfig): Promise<boolean> {
+    const result = await (await this.#open()).query(
+      `INSERT INTO mqgate_push_subscriptions (name, spec, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO NOTHING`,
+      [spec.name, JSON.stringify(spec), new Date().toISOString()],
+    );
+    return result.rowCount === 1;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    const result = await (await this.#open()).query('DELETE FROM mqgate_push_subscriptions WHERE name = $1', [
+      name,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end().catch(() => {});
+  }
+
+  async #open(): Promise<pg.Pool> {
+    await this.open();
+    return this.#pool!;
   }
 }
