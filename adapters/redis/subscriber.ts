@@ -42,6 +42,8 @@ export class RedisSubscription implements Subscription {
   readonly #workers = new Map<string, PartitionWorker>();
   #blockingId: number | undefined;
   #blocked = false;
+  /** The read round in flight (one XREADGROUP) and the streams it reads; see #stop. */
+  #round: { readonly streams: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
@@ -169,6 +171,15 @@ export class RedisSubscription implements Subscription {
     const worker = this.#workers.get(tpKey(tp));
     this.#workers.delete(tpKey(tp));
     await worker?.stop();
+    // A read sent before the stop may still take new entries of this stream into our PEL (a blocked
+    // XREADGROUP takes the next entry published). The next owner claims our pending entries once, when it
+    // takes the lease (XAUTOCLAIM in #acquire): the lease must not be released before that read is over, or
+    // what it takes stays pending for us, where nobody reads it (issue 5).
+    const round = this.#round;
+    if (worker && round?.streams.has(worker.stream)) {
+      this.#kick();
+      await round.done;
+    }
   }
 
   async #deliver(worker: PartitionWorker, entry: RawEntry): Promise<boolean> {
@@ -222,40 +233,56 @@ export class RedisSubscription implements Subscription {
         });
         continue;
       }
+      // Own pending entries first (a takeover, a rejected entry): they come before any new one.
+      const pending = idle.filter((w) => w.mode === 'pending');
+      const readers = pending.length > 0 ? pending : idle;
+      const round = pending.length > 0 ? this.#readPending(readers) : this.#readNew(readers);
+      const done = round.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#round = { streams: new Set(readers.map((w) => w.stream)), done };
       try {
-        const pending = idle.filter((w) => w.mode === 'pending');
-        if (pending.length > 0) {
-          const read = await readGroup(
-            this.#cmd,
-            this.#group,
-            this.#member,
-            pending.map((w) => ({ key: w.stream, id: w.pendingAfter })),
-            READ_COUNT,
-          );
-          for (const w of pending) w.push(read.get(w.stream) ?? []);
-          continue;
-        }
-        this.#blockingId ??= Number(await this.#blocking.client('ID'));
-        this.#blocked = true;
-        const read = await readGroup(
-          this.#blocking,
-          this.#group,
-          this.#member,
-          idle.map((w) => ({ key: w.stream, id: '>' })),
-          READ_COUNT,
-          this.#blockMs(),
-        ).finally(() => {
-          this.#blocked = false;
-        });
-        for (const w of idle) {
-          const entries = read.get(w.stream);
-          if (entries && entries.length > 0) w.push(entries);
-        }
+        await round;
       } catch (err) {
         if (this.#closed) return;
         this.#report(err);
         await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
+      } finally {
+        if (this.#round?.done === done) this.#round = undefined;
       }
+    }
+  }
+
+  /** Re-reads the workers' own pending entries (no BLOCK, on the command connection). */
+  async #readPending(workers: readonly PartitionWorker[]): Promise<void> {
+    const read = await readGroup(
+      this.#cmd,
+      this.#group,
+      this.#member,
+      workers.map((w) => ({ key: w.stream, id: w.pendingAfter })),
+      READ_COUNT,
+    );
+    for (const w of workers) w.push(read.get(w.stream) ?? []);
+  }
+
+  /** Waits up to one heartbeat for new entries of the idle workers, on the blocking connection. */
+  async #readNew(workers: readonly PartitionWorker[]): Promise<void> {
+    this.#blockingId ??= Number(await this.#blocking.client('ID'));
+    this.#blocked = true;
+    const read = await readGroup(
+      this.#blocking,
+      this.#group,
+      this.#member,
+      workers.map((w) => ({ key: w.stream, id: '>' })),
+      READ_COUNT,
+      this.#blockMs(),
+    ).finally(() => {
+      this.#blocked = false;
+    });
+    for (const w of workers) {
+      const entries = read.get(w.stream);
+      if (entries && entries.length > 0) w.push(entries);
     }
   }
 

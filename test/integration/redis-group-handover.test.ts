@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisBackend } from '../../adapters/redis/index.js';
+import { streamKeys } from '../../adapters/redis/keys.js';
+import { streamGroupName } from '../../adapters/redis/subscriber.js';
+import type { RedisBackendConfig } from '../../src/config/types.js';
+import { type Envelope, partitionOf } from '../../src/envelope.js';
+import type { Subscription, TopicPartition } from '../../src/ports/subscriber.js';
+import { keyedEnvelopes, publishAll } from '../helpers/sdk-member.js';
+import { stackEnv } from '../helpers/stack-env.js';
+
+const PARTITIONS = 6;
+/**
+ * The first member blocks in XREADGROUP for a whole heartbeat (5 s), so that when it gives partitions to the
+ * joiner, its read of them is almost surely still waiting; the joiner heartbeats every 100 ms, so it takes
+ * them over at once. Both share the session timeout, which is what prunes members.
+ */
+const SLOW = { sessionTimeoutMs: 15_000, heartbeatIntervalMs: 5_000 };
+const FAST = { sessionTimeoutMs: 15_000, heartbeatIntervalMs: 100 };
+
+/**
+ * Issue 5: a member that gave a partition away while its blocking XREADGROUP still included the partition's
+ * stream took the next entries published there into its own pending list, after the new owner had claimed
+ * that list once (XAUTOCLAIM on taking the lease); nobody read them again. The member must not release the
+ * lease before that read is over.
+ */
+describe('redis consumer groups: handing a partition over while a read of it is blocked', () => {
+  let admin: Redis;
+  let publisher: RedisBackend;
+  let config: RedisBackendConfig;
+  const backends: RedisBackend[] = [];
+  const subs: Subscription[] = [];
+  const topic = `t-${randomUUID()}`;
+  const group = `g-${randomUUID()}`;
+
+  beforeAll(async () => {
+    const url = stackEnv().redisUrl;
+    admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await admin.connect();
+    config = { name: 'redis', type: 'redis', connection: { mode: 'url', url }, partitions: PARTITIONS };
+    publisher = new RedisBackend(config, pino({ level: 'silent' }));
+    await publisher.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(subs.map((s) => s.close({ timeoutMs: 10_000 })));
+    await Promise.all(backends.map((b) => b.close()));
+    await publisher?.close();
+    await admin.del(...streamKeys(topic, PARTITIONS));
+    const keys = await admin.keys(`mqgate:group:{${group}}:*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin?.quit();
+  });
+
+  const member = async (
+    timing: typeof SLOW,
+    handled: Set<string>,
+    onAssign?: (tps: readonly TopicPartition[]) => void,
+  ) => {
+    const backend = new RedisBackend(config, pino({ level: 'silent' }), undefined, timing);
+    backends.push(backend);
+    const sub = await backend.subscribe({
+      group,
+      topics: [topic],
+      onMessage: async (d) => {
+        handled.add(d.envelope.id);
+      },
+      ...(onAssign ? { onAssign } : {}),
+    });
+    subs.push(sub);
+  };
+
+  it('every message published right after the handover is handled, none left pending', async () => {
+    await publisher.ensureTopic(topic);
+    const handled = new Set<string>();
+    await member(SLOW, handled);
+    // Let the first member's read loop settle into its blocked XREADGROUP over all six streams.
+    await new Promise((r) => setTimeout(r, 300));
+    let sent: Envelope[] = [];
+    let published: Promise<void> | undefined;
+    const handedOver = new Promise<void>((resolve) => {
+      void member(FAST, handled, (tps) => {
+        if (tps.length === 0 || published) return;
+        // Only to the partitions just handed over, the moment the joiner owns them: the first member's
+        // blocked read of those streams must be over by now (it took the first entry published, before).
+        const given = new Set(tps.map((tp) => tp.partition));
+        sent = keyedEnvelopes(topic, 30, 2).filter((e) =>
+          given.has(partitionOf(e.key as string, PARTITIONS)),
+        );
+        published = publishAll(publisher, sent);
+        resolve();
+      });
+    });
+    await handedOver;
+    await published;
+    const deadline = Date.now() + 15_000;
+    while (handled.size < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(sent.length).toBeGreaterThan(0);
+    const missing = sent.filter((e) => !handled.has(e.id)).map((e) => e.id);
+    expect(missing).toEqual([]);
+    // Handled, then acknowledged: give the last XACKs a moment.
+    const pending = async () => {
+      let n = 0;
+      for (const key of streamKeys(topic, PARTITIONS)) {
+        const [count] = (await admin.xpending(key, streamGroupName(group))) as [number];
+        n += Number(count);
+      }
+      return n;
+    };
+    const ackDeadline = Date.now() + 5_000;
+    while ((await pending()) > 0 && Date.now() < ackDeadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await pending()).toBe(0);
+  });
+});
