@@ -17,7 +17,8 @@ import { fetchKafka } from './kafka-fetch.js';
 import { envFile } from './paths.js';
 
 const USAGE = `usage: npm run stack -- <command>
-  up [--ha]          start the brokers (HA: 3 Kafka, 3 RabbitMQ, Redis primary + 2 replicas + 3 sentinels)
+  up [--ha]          start the brokers and PostgreSQL (HA: 3 Kafka, 3 RabbitMQ, Redis primary + 2 replicas
+                     + 3 sentinels)
   down               stop everything the stack started
   status [--json]    state, version, pid, url and log of each service
   kill <service>     SIGKILL (crash)          stop <service>    clean stop (SIGTERM)

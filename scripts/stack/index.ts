@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { stackUp, serviceKill, serviceStart, stackDown } from '../../scripts/stack/index.js';
- * const env = await stackUp();          // { MQGATE_KAFKA_BROKERS, MQGATE_RABBITMQ_URL, MQGATE_REDIS_URL }
+ * const env = await stackUp();          // { MQGATE_KAFKA_BROKERS, ..., MQGATE_POSTGRES_URL }
  * await serviceKill('kafka');           // SIGKILL, like a crash
  * await serviceStart('kafka');          // same data, resolves once it answers again
  * ```
@@ -21,6 +21,7 @@ export { StackError } from './errors.js';
 export { fetchKafka } from './kafka-fetch.js';
 export { envFile, KAFKA_VERSION, stackDir } from './paths.js';
 export { EPMD_PORT, HA, HOST, SINGLE } from './ports.js';
+export { postgresUrl } from './postgres.js';
 export type { Mode, ServiceState, ServiceStatus } from './service.js';
 export { runningModes, serviceKill, serviceStart, serviceStop, stackDown, stackUp } from './stack.js';
 export { formatStatus, stackStatus } from './status.js';
