@@ -33,11 +33,11 @@ export function closeTimeoutMs(): number {
 /**
  * The longest a SIGTERM drain can take (src/gateway.ts `#close`): `server.shutdownDelay`, then the listener
  * closes once the requests in flight are answered (a `?wait=delivered` publish: up to `maxWaitMs`), then push
- * subscriptions, the relay's batches in flight and the backends, each bounded by the close timeout, one after
- * the other; the outbox closes at once.
+ * subscriptions, the relay's batches in flight, the backends and the outbox (the Postgres driver's group
+ * commits in flight), each bounded by the close timeout, one after the other.
  */
 export function drainBudgetMs(shutdownDelayMs: number): number {
-  return shutdownDelayMs + maxWaitMs() + 3 * closeTimeoutMs();
+  return shutdownDelayMs + maxWaitMs() + 4 * closeTimeoutMs();
 }
 
 /** The status of `GET path` on the gateway's HTTP app (real routes over a temp SQLite outbox, no brokers). */
