@@ -93,11 +93,17 @@ export class PostgresOutbox implements Outbox, OutboxAdmin {
     pool.on('error', (err) => this.options.logger?.warn({ err }, 'outbox connection lost'));
     try {
       const client = await pool.connect();
+      let failed: Error | undefined;
+      const onError = (err: Error) => {
+        failed = err;
+      };
+      client.on('error', onError);
       try {
         await checkPostgresDurability(client);
         await migratePostgres(client);
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(failed);
       }
     } catch (err) {
       await pool.end().catch(() => {});

@@ -72,6 +72,13 @@ const MIGRATIONS: readonly string[] = [
     WHERE state IN ('accepted', 'delivering');
   CREATE INDEX mqgate_messages_prune ON mqgate_messages (delivered_at) WHERE state = 'delivered';
   CREATE INDEX mqgate_messages_dead ON mqgate_messages (id) WHERE state = 'dead';
+
+  -- Push subscriptions created over HTTP (src/push/subscription-store.ts).
+  CREATE TABLE mqgate_push_subscriptions (
+    name       text PRIMARY KEY,
+    spec       text NOT NULL,
+    created_at text NOT NULL
+  );
   `,
 ];
 

@@ -110,6 +110,11 @@ export class PgGroupWriter {
     }
     // A connection that failed (no SQLSTATE, or no ROLLBACK possible) is destroyed, not given back.
     let broken: Error | undefined;
+    // The pool stops listening to a client it hands out; unheard, its 'error' (server gone) would crash.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -124,6 +129,7 @@ export class PgGroupWriter {
         }
       }
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }

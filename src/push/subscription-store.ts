@@ -83,19 +83,11 @@ export class PostgresSubscriptionStore implements SubscriptionStore {
     this.#url = url;
   }
 
+  /** Connects; the table is created by the outbox's migration (postgres-schema.ts), which runs first. */
   async open(): Promise<void> {
     if (this.#pool) return;
     const pool = new pg.Pool({ connectionString: this.#url, max: 2, options: '-c synchronous_commit=on' });
-    pool.on('error', () => {});
-    try {
-      await pool.query(
-        `CREATE TABLE IF NOT EXISTS mqgate_push_subscriptions
-           (name text PRIMARY KEY, spec text NOT NULL, created_at text NOT NULL)`,
-      );
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw err;
-    }
+    pool.on('error', () => {}); // a dropped idle connection is replaced on the next query
     this.#pool = pool;
   }
 
