@@ -25,6 +25,8 @@ export const CE = {
 } as const;
 
 const SPEC_VERSION = '1.0';
+/** The header names that carry envelope attributes; other `ce_` headers (unknown extensions) are dropped. */
+const ATTRIBUTES: ReadonlySet<string> = new Set(Object.values(CE));
 
 /** A consumed record as kafkajs hands it over (`EachMessagePayload.message` plus its topic). */
 export interface KafkaRecord {
@@ -70,39 +72,43 @@ export function encodeRecord(env: Envelope, partition: number): Message {
  * CloudEvent (no `ce_id`, wrong spec version, bad sequence).
  */
 export function decodeRecord(record: KafkaRecord): Envelope {
-  const attrs = new Map<string, string>();
+  // Runs for every consumed record: one pass over the headers, no intermediate map or entry arrays.
+  const attrs: Partial<Record<(typeof CE)[keyof typeof CE], string>> = {};
   const headers: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(record.headers ?? {})) {
-    const value = headerText(raw);
+  const raw = record.headers ?? {};
+  for (const name in raw) {
+    const value = headerText(raw[name]);
     if (value === undefined) continue;
-    if (name.startsWith('ce_') || name === CE.contentType) attrs.set(name, value);
-    else headers[name] = value;
+    if (ATTRIBUTES.has(name)) attrs[name as (typeof CE)[keyof typeof CE]] = value;
+    else if (!name.startsWith('ce_')) headers[name] = value;
   }
-  const reject = (why: string): never => {
-    throw new MqgateError('MQGATE_ERR_BACKEND_REJECTED', `not an mqgate record: ${why}`, {
-      context: { topic: record.topic },
-    });
-  };
-  if (attrs.get(CE.specversion) !== SPEC_VERSION) reject(`${CE.specversion} is not ${SPEC_VERSION}`);
-  const id = attrs.get(CE.id) ?? reject(`no ${CE.id}`);
-  const seq = Number(attrs.get(CE.sequence));
-  if (!Number.isSafeInteger(seq) || seq < 1) reject(`bad ${CE.sequence}`);
-  const attempt = Number(attrs.get(CE.attempt) ?? '1');
+  if (attrs[CE.specversion] !== SPEC_VERSION)
+    notMqgate(record.topic, `${CE.specversion} is not ${SPEC_VERSION}`);
+  const id = attrs[CE.id] ?? notMqgate(record.topic, `no ${CE.id}`);
+  const seq = Number(attrs[CE.sequence]);
+  if (!Number.isSafeInteger(seq) || seq < 1) notMqgate(record.topic, `bad ${CE.sequence}`);
+  const attempt = Number(attrs[CE.attempt] ?? '1');
   return {
     id,
     topic: record.topic,
-    key: attrs.get(CE.partitionkey) ?? record.key?.toString('utf8'),
+    key: attrs[CE.partitionkey] ?? record.key?.toString('utf8'),
     seq,
-    type: attrs.get(CE.type) ?? reject(`no ${CE.type}`),
-    source: attrs.get(CE.source) ?? reject(`no ${CE.source}`),
-    subject: attrs.get(CE.subject),
-    time: attrs.get(CE.time) ?? reject(`no ${CE.time}`),
-    datacontenttype: attrs.get(CE.contentType) ?? 'application/octet-stream',
+    type: attrs[CE.type] ?? notMqgate(record.topic, `no ${CE.type}`),
+    source: attrs[CE.source] ?? notMqgate(record.topic, `no ${CE.source}`),
+    subject: attrs[CE.subject],
+    time: attrs[CE.time] ?? notMqgate(record.topic, `no ${CE.time}`),
+    datacontenttype: attrs[CE.contentType] ?? 'application/octet-stream',
     headers,
     data: record.value ?? Buffer.alloc(0),
-    traceparent: attrs.get(CE.traceparent),
+    traceparent: attrs[CE.traceparent],
     attempt: Number.isSafeInteger(attempt) && attempt >= 1 ? attempt : 1,
   };
+}
+
+function notMqgate(topic: string, why: string): never {
+  throw new MqgateError('MQGATE_ERR_BACKEND_REJECTED', `not an mqgate record: ${why}`, {
+    context: { topic },
+  });
 }
 
 function headerText(raw: IHeaders[string]): string | undefined {

@@ -23,6 +23,24 @@ const AUTH = new Set([
 ]);
 const TIMEOUTS = new Set(['KafkaJSRequestTimeoutError', 'KafkaJSTimeout', 'KafkaJSLockTimeout']);
 
+/** Group answers that mean the member's partitions are being (or were) handed out again. */
+const GROUP_MOVED = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+/**
+ * Whether a kafkajs heartbeat failure means a rebalance (or a lost membership): the member must stop handing
+ * out messages of its partitions, let kafkajs commit and rejoin. kafkajs' own `isRebalancing` plus an
+ * expired member id, which kafkajs also answers with a rejoin.
+ */
+export function isGroupRebalance(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && GROUP_MOVED.has(type);
+}
+
 /** Whether an error is the broker refusing a record as too large (the publisher then splits the batch). */
 export function isTooLarge(err: MqgateError): boolean {
   return err.code === 'MQGATE_ERR_MESSAGE_TOO_LARGE';

@@ -1,11 +1,11 @@
-import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaBackendConfig } from '../../src/config/types.js';
 import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/ports/subscriber.js';
 import { settleWithin } from '../../src/with-timeout.js';
 import { decodeRecord } from './codec.js';
 import { KAFKA_RETRY } from './config.js';
-import { toKafkaError } from './errors.js';
+import { isGroupRebalance, toKafkaError } from './errors.js';
 
 /** Defaults of a Kafka group member. */
 export const KAFKA_GROUP = {
@@ -14,6 +14,8 @@ export const KAFKA_GROUP = {
   redeliveryInitialMs: 500,
   redeliveryMaxMs: 10_000,
   closeTimeoutMs: 10_000,
+  /** Commit what was handled at least this often within a long batch (kafkajs also commits after each batch). */
+  commitIntervalMs: 1_000,
 } as const;
 
 /** kafkajs' group id for an mqgate group: the prefix keeps them apart from other apps' groups. */
@@ -22,13 +24,17 @@ export const kafkaGroupId = (group: string): string => `mqgate.${group}`;
 /**
  * A member of a Kafka consumer group (kafkajs, the broker's own group protocol), as the Subscriber port asks:
  * - new groups start at the beginning of each topic (a late group sees what was published before it);
- * - partitions run concurrently, one message at a time each; offsets are committed explicitly (autoCommit
- *   off), and only past messages whose `onMessage` resolved. kafkajs' autoCommit would commit the offset of a
- *   message it resolves after a failed handler once we seek back, so it is not used;
- * - a rejected `onMessage`: after a growing pause the partition seeks back to that offset, so the message
- *   comes again before later ones (throwing into kafkajs instead would crash and restart the whole consumer,
- *   which rejoins the group);
- * - a timer calls `heartbeat()` while a handler runs, so a long handler does not cost the membership;
+ * - partitions run concurrently, one message at a time each (kafkajs `eachBatch`, walked in order);
+ * - an offset is resolved (kafkajs' local mark, which is also where the next fetch starts) only once its
+ *   `onMessage` resolved, and never past a message that was not handled: offsets are committed in batches,
+ *   not per message (kafkajs' autoCommit: after each fetched batch, every `commitIntervalMs` within a long one,
+ *   before rejoining on a rebalance, and when the member stops). A crash re-delivers what was handled but not
+ *   yet committed, at most one batch or `commitIntervalMs` per partition; the SDK's inbox drops those repeats;
+ * - a rejected `onMessage`: the partition waits (growing pause, with heartbeats), then the rest of the batch
+ *   is left unresolved, so the next fetch starts again at that message (throwing into kafkajs instead would
+ *   crash and restart the whole consumer, which rejoins the group);
+ * - a timer calls `heartbeat()` while a batch runs, so a long handler does not cost the membership; when the
+ *   heartbeat reports a rebalance, the batch stops after the running message and kafkajs commits and rejoins;
  * - kafkajs' REBALANCING event maps to `onRevoke` of everything owned (Kafka's eager protocol revokes all),
  *   GROUP_JOIN to `onAssign` of what was not owned before.
  */
@@ -53,6 +59,8 @@ class KafkaSubscription implements Subscription {
   #owned = new Map<string, TopicPartition>();
   /** Consecutive failures per partition, for the redelivery pause. */
   readonly #failures = new Map<string, number>();
+  /** Wakes the redelivery pauses when the member closes. */
+  readonly #sleepers = new Set<() => void>();
   #closing: Promise<void> | undefined;
 
   constructor(kafka: Kafka, config: KafkaBackendConfig, request: SubscribeRequest, logger: Logger) {
@@ -82,10 +90,16 @@ class KafkaSubscription implements Subscription {
       await this.#consumer.connect();
       await this.#consumer.subscribe({ topics: [...this.#request.topics], fromBeginning: true });
       await this.#consumer.run({
-        autoCommit: false,
+        // kafkajs commits what was resolved: after each batch, on the interval below, before a rejoin, and
+        // when a batch throws. Only `#eachBatch` resolves offsets (eachBatchAutoResolve off), and it never
+        // resolves past a message whose onMessage did not resolve; it never seeks (a seek with autoCommit
+        // commits the sought offset).
+        autoCommit: true,
+        autoCommitInterval: KAFKA_GROUP.commitIntervalMs,
+        eachBatchAutoResolve: false,
         // Every partition a member may own (all of them, alone in the group) can run at once.
         partitionsConsumedConcurrently: Math.max(1, this.#config.partitions * this.#request.topics.length),
-        eachMessage: (payload) => this.#eachMessage(payload),
+        eachBatch: (payload) => this.#eachBatch(payload),
       });
     } catch (err) {
       await this.#consumer.disconnect().catch(() => undefined);
@@ -99,7 +113,9 @@ class KafkaSubscription implements Subscription {
   }
 
   async #close(timeoutMs: number): Promise<void> {
-    // disconnect(): stops fetching, waits for running eachMessage calls, leaves the group, closes sockets.
+    for (const wake of this.#sleepers) wake();
+    // disconnect(): stops fetching, waits for running batches (each stops after its running message and
+    // kafkajs commits what they resolved), leaves the group, closes sockets.
     const leaving = this.#consumer
       .disconnect()
       .catch((err: unknown) => this.#report(err, 'leaving the kafka consumer group'))
@@ -109,8 +125,44 @@ class KafkaSubscription implements Subscription {
     }
   }
 
-  async #eachMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
-    const tp = `${topic}\u0000${partition}`;
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, commitOffsetsIfNecessary } = payload;
+    const { topic, partition } = batch;
+    // One timer per batch keeps the membership while handlers run; kafkajs' heartbeat sends at most one
+    // request per heartbeat interval. A rebalance: stop after the running message and rethrow it, so kafkajs
+    // commits what was resolved (it already did so inside heartbeat()) and rejoins.
+    let lost: unknown;
+    const beat = setInterval(() => {
+      heartbeat().catch((err: unknown) => {
+        // Other failures (a broker restarting) are kafkajs' own loop's to retry after the batch.
+        if (isGroupRebalance(err)) lost ??= err;
+      });
+    }, this.#heartbeatMs);
+    let nextCommitCheck = performance.now() + KAFKA_GROUP.commitIntervalMs;
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || this.#closing || lost !== undefined) break;
+        if (!(await this.#handle(topic, partition, message))) {
+          await this.#redeliveryPause(topic, partition, () => lost !== undefined);
+          // The rest of the batch stays unresolved: the next fetch of the partition starts at this message.
+          break;
+        }
+        resolveOffset(message.offset);
+        // kafkajs commits after the batch; within a long one, every commitIntervalMs (checked here rather
+        // than by kafkajs on each message, which costs two promise hops per message).
+        if (performance.now() >= nextCommitCheck) {
+          nextCommitCheck = performance.now() + KAFKA_GROUP.commitIntervalMs;
+          await commitOffsetsIfNecessary();
+        }
+      }
+    } finally {
+      clearInterval(beat);
+    }
+    if (lost !== undefined) throw lost;
+  }
+
+  /** True when the message may be passed: handled, or not an mqgate record. */
+  async #handle(topic: string, partition: number, message: KafkaMessage): Promise<boolean> {
     let envelope: ReturnType<typeof decodeRecord>;
     try {
       envelope = decodeRecord({ topic, key: message.key, value: message.value, headers: message.headers });
@@ -118,13 +170,8 @@ class KafkaSubscription implements Subscription {
       // Not an mqgate record (another producer wrote to the topic): reported, then passed over so it does
       // not block the partition forever.
       this.#report(err, `skipping a record that is not an mqgate message at offset ${message.offset}`);
-      await this.#commit(topic, partition, message.offset);
-      return;
+      return true;
     }
-    const beat = setInterval(() => {
-      heartbeat().catch(() => undefined); // a rebalance shows up in kafkajs' own loop after this message
-    }, this.#heartbeatMs);
-    let handled = true;
     try {
       await this.#request.onMessage({
         envelope,
@@ -133,48 +180,30 @@ class KafkaSubscription implements Subscription {
         offset: message.offset,
       });
     } catch {
-      handled = false;
-    } finally {
-      clearInterval(beat);
+      return false;
     }
-    if (handled) {
-      this.#failures.delete(tp);
-      await this.#commit(topic, partition, message.offset);
-      return;
-    }
+    if (this.#failures.size > 0) this.#failures.delete(`${topic}\u0000${partition}`);
+    return true;
+  }
+
+  /** Waits before a rejected message is fetched again: doubling per consecutive failure, cut short on close. */
+  async #redeliveryPause(topic: string, partition: number, stop: () => boolean): Promise<void> {
+    const tp = `${topic}\u0000${partition}`;
     const failures = (this.#failures.get(tp) ?? 0) + 1;
     this.#failures.set(tp, failures);
-    if (!this.#closing) {
-      const ms = Math.min(KAFKA_GROUP.redeliveryMaxMs, KAFKA_GROUP.redeliveryInitialMs * 2 ** (failures - 1));
-      await this.#pause(ms, heartbeat);
-    }
-    // With autoCommit off, seek only moves the fetch position: nothing is committed past this message, and
-    // kafkajs drops the rest of the batch (it checks for a pending seek before each message).
-    try {
-      this.#consumer.seek({ topic, partition, offset: message.offset });
-    } catch (err) {
-      // Only when the consumer is stopping: nothing was committed past the message, the next owner gets it.
-      this.#report(err, `seeking back to offset ${message.offset} of ${topic}/${partition}`);
-    }
-  }
-
-  async #commit(topic: string, partition: number, offset: string): Promise<void> {
-    try {
-      await this.#consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
-    } catch (err) {
-      // A rebalance took the partition (ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS): the new owner gets the
-      // message again; the inbox of a shared dedup store recognises it.
-      this.#report(err, `committing offset ${offset} of ${topic}/${partition}`);
-    }
-  }
-
-  #pause(ms: number, heartbeat: () => Promise<void>): Promise<void> {
-    return new Promise((resolve) => {
-      const beat = setInterval(() => heartbeat().catch(() => undefined), this.#heartbeatMs);
-      setTimeout(() => {
-        clearInterval(beat);
+    if (this.#closing) return;
+    const ms = Math.min(KAFKA_GROUP.redeliveryMaxMs, KAFKA_GROUP.redeliveryInitialMs * 2 ** (failures - 1));
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        clearInterval(watch);
+        this.#sleepers.delete(wake);
         resolve();
-      }, ms);
+      };
+      const timer = setTimeout(wake, ms);
+      // The batch's heartbeat timer runs meanwhile; a rebalance ends the pause early.
+      const watch = setInterval(() => stop() && wake(), 100);
+      this.#sleepers.add(wake);
     });
   }
 
