@@ -5,7 +5,7 @@ import { MqgateError, toMqgateError } from '../errors.js';
 export interface WriteContext {
   /**
    * Registers an undo of in-memory state the operation changed (a budget counter), run if the operation's
-   * writes do not reach the disk: its own failure, or a failed commit of the whole group.
+   * writes do not reach the database: its own failure, or a failed commit of the whole group.
    */
   onRollback(undo: () => void): void;
 }
@@ -13,36 +13,58 @@ export interface WriteContext {
 /** A synchronous unit of writes; it throws to undo its own writes only. */
 export type WriteOperation<T> = (ctx: WriteContext) => T;
 
-/** Published after each group commit. */
+/** Makes every commit that returned before the call durable; resolves once it is (fdatasync of the WAL). */
+export type SyncFn = () => Promise<void>;
+
+/** Published once per group, after its fsync (or at its commit when none of its operations needed one). */
 export interface CommitInfo {
   /** Operations in the transaction, failed ones included. */
   readonly operations: number;
   /** Operations that threw and were rolled back to their savepoint. */
   readonly failed: number;
-  /** Time from BEGIN to the end of COMMIT (which includes the fsync). */
+  /** Time from BEGIN to the end of COMMIT, on the event loop (no fsync in it). */
   readonly durationMs: number;
+  /** Time of the fdatasync that made the group durable, off the event loop; 0 when the group needed none. */
+  readonly syncMs: number;
 }
 
 interface Pending {
   readonly op: WriteOperation<unknown>;
+  readonly durable: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** A committed operation whose promise waits for the group's fsync. */
+interface Committed {
+  readonly item: Pending;
+  readonly outcome: Outcome;
+}
+
 /**
- * Group commit over one SQLite connection. Operations submitted in the same event-loop turn(s) run in one
- * transaction, each inside its own savepoint so that one failing operation rolls back only its own writes,
- * and the whole group pays for one COMMIT (one fsync with `synchronous = FULL`). Every promise settles only
- * after that COMMIT returned, so a resolved promise means the writes are on disk.
+ * Group commit over one SQLite connection in WAL mode with `synchronous = NORMAL`, where COMMIT writes the
+ * WAL with write(2) and does not fsync. Operations queued together run in one transaction, each inside its
+ * own savepoint so that one failing operation rolls back only its own writes; then `sync` (an fdatasync of
+ * the WAL on libuv's thread pool) makes the group durable while the event loop parses the next requests.
  *
- * The flush runs synchronously on the calling thread: while the fsync blocks, new requests wait in the
- * event loop and form the next group, which is what makes the batching grow with load.
+ * - A durable operation's promise settles only after an fdatasync that started after its group's COMMIT
+ *   returned: a resolved promise means its writes are on disk.
+ * - A non-durable operation (`durable: false`) settles at COMMIT: its writes are visible to every later
+ *   operation and survive a crash of the process, but a power loss before the next fsync may undo them. Any
+ *   later durable operation's fsync covers them too (WAL order).
+ * - One group at a time: the next group commits when the previous group's fsync returned, so everything that
+ *   arrived during an fsync shares the next transaction and fsync, and batching grows with the disk's latency.
+ * - If an fsync fails, what the disk holds is unknown (Linux may have dropped the dirty pages): the waiting
+ *   operations reject and so does every later one, with MQGATE_ERR_OUTBOX_UNAVAILABLE, until the process is
+ *   restarted and SQLite recovers the WAL from what is on disk.
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
   private scheduled = false;
+  private syncing: Promise<void> | undefined;
+  private broken: MqgateError | undefined;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
@@ -52,6 +74,7 @@ export class GroupCommitter {
 
   constructor(
     private readonly db: Database.Database,
+    private readonly sync: SyncFn,
     private readonly onCommit: (info: CommitInfo) => void = () => {},
   ) {
     // IMMEDIATE takes the write lock up front: a second process on the same file waits (busy_timeout)
@@ -69,35 +92,92 @@ export class GroupCommitter {
     return this.queue.length;
   }
 
-  /** Queues `op` for the next group; resolves with its result once the group is committed. */
-  submit<T>(op: WriteOperation<T>): Promise<T> {
+  /**
+   * Queues `op` for the next group. Resolves with its result once the group is committed and, unless
+   * `durable` is false, fsync'd.
+   */
+  submit<T>(op: WriteOperation<T>, durable = true): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate, not a microtask: it lets the I/O callbacks of this loop turn (other HTTP requests)
-        // join the group before it commits.
-        setImmediate(() => this.flush());
-      }
+      this.queue.push({ op, durable, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
     });
   }
 
-  /** Commits everything queued now, synchronously. Safe to call with an empty queue. */
-  flush(): void {
-    this.scheduled = false;
+  /** Resolves once every queued operation is committed and every started fsync returned. Never rejects. */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.syncing) await this.syncing;
+      else if (this.queue.length > 0) this.run();
+      else return;
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.syncing) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: it lets the I/O callbacks of this loop turn (other HTTP requests)
+    // join the group before it commits.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.syncing) this.run();
+    });
+  }
+
+  /** Commits the queued group, settles its non-durable operations and starts the fsync for the others. */
+  private run(): void {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
     const started = performance.now();
-    const outcomes: Outcome[] = [];
+    const committed = this.commitGroup(batch);
+    if (committed === undefined) return;
+    const durationMs = performance.now() - started;
+    const failed = committed.filter((c) => !c.outcome.ok).length;
+    const waiting: Committed[] = [];
+    for (const c of committed) {
+      if (c.item.durable && c.outcome.ok) waiting.push(c);
+      else settle(c);
+    }
+    if (waiting.length === 0) {
+      this.onCommit({ operations: batch.length, failed, durationMs, syncMs: 0 });
+      return;
+    }
+    const syncStarted = performance.now();
+    this.syncing = this.sync().then(
+      () => {
+        this.syncing = undefined;
+        const syncMs = performance.now() - syncStarted;
+        for (const c of waiting) settle(c);
+        if (this.queue.length > 0) this.schedule();
+        this.onCommit({ operations: batch.length, failed, durationMs, syncMs });
+      },
+      (cause: unknown) => {
+        this.syncing = undefined;
+        this.broken = new MqgateError(
+          'MQGATE_ERR_OUTBOX_UNAVAILABLE',
+          'outbox fsync failed: what the disk holds is unknown until the gateway restarts',
+          { cause },
+        );
+        for (const c of waiting) c.item.reject(this.broken);
+        this.failAll(this.queue.splice(0), this.broken);
+      },
+    );
+  }
+
+  /**
+   * Runs `batch` in one transaction; returns each operation's outcome once COMMIT returned, or undefined
+   * after rejecting every operation when the transaction as a whole failed.
+   */
+  private commitGroup(batch: readonly Pending[]): Committed[] | undefined {
+    const committed: Committed[] = [];
     const undos: Array<() => void> = [];
     try {
       this.begin.run();
     } catch (err) {
-      this.failAll(batch, err);
-      return;
+      this.failAll(batch, commitFailed(err));
+      return undefined;
     }
-    let failed = 0;
     for (const item of batch) {
       const own: Array<() => void> = [];
       this.savepoint.run();
@@ -105,20 +185,19 @@ export class GroupCommitter {
         const value = item.op({ onRollback: (undo) => own.push(undo) });
         this.release.run();
         undos.push(...own);
-        outcomes.push({ ok: true, value });
+        committed.push({ item, outcome: { ok: true, value } });
       } catch (error) {
         runAll(own);
-        failed++;
         if (!this.db.inTransaction) {
           // SQLite rolled the whole transaction back itself (I/O error, disk full): nothing of the group
           // is stored, so nobody may be told otherwise.
           runAll(undos);
-          this.failAll(batch, error);
-          return;
+          this.failAll(batch, commitFailed(error));
+          return undefined;
         }
         this.rollbackTo.run();
         this.release.run();
-        outcomes.push({ ok: false, error });
+        committed.push({ item, outcome: { ok: false, error } });
       }
     }
     try {
@@ -126,21 +205,24 @@ export class GroupCommitter {
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       runAll(undos);
-      this.failAll(batch, err);
-      return;
+      this.failAll(batch, commitFailed(err));
+      return undefined;
     }
-    this.onCommit({ operations: batch.length, failed, durationMs: performance.now() - started });
-    for (let i = 0; i < batch.length; i++) {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) batch[i]!.resolve(outcome.value);
-      else batch[i]!.reject(toStoreError(outcome.error));
-    }
+    return committed;
   }
 
-  private failAll(batch: readonly Pending[], cause: unknown): void {
-    const error = new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'outbox commit failed', { cause });
+  private failAll(batch: readonly Pending[], error: MqgateError): void {
     for (const item of batch) item.reject(error);
   }
+}
+
+function settle({ item, outcome }: Committed): void {
+  if (outcome.ok) item.resolve(outcome.value);
+  else item.reject(toStoreError(outcome.error));
+}
+
+function commitFailed(cause: unknown): MqgateError {
+  return new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'outbox commit failed', { cause });
 }
 
 function runAll(undos: Array<() => void>): void {

@@ -28,6 +28,7 @@ import { appendRows } from './sqlite-append.js';
 import { claimDue, promoteHead, requeueRow } from './sqlite-claim.js';
 import { applyPragmas, checkPragmas, migrate, readPragmas } from './sqlite-schema.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
+import { WalFile } from './wal-sync.js';
 
 export interface SqliteOutboxOptions {
   /** Database file; its directory is created if missing. */
@@ -45,7 +46,7 @@ export interface SqliteOutboxOptions {
 
 /** Events the outbox publishes (for metrics and tests). */
 export interface SqliteOutboxEvents {
-  /** After each group commit (one transaction, one fsync). */
+  /** After each group: one transaction, then one fdatasync of the WAL if any of its writes needed it. */
   commit: [CommitInfo];
 }
 
@@ -63,8 +64,9 @@ const PRUNE_CHUNK = 5_000;
 type State = 'new' | 'starting' | 'open' | 'closed';
 
 /**
- * The SQLite outbox: the {@link Outbox} contract on one WAL database with `synchronous = FULL`, group commit
- * of concurrent writes, and a byte budget. One process owns the file; several gateway replicas need the
+ * The SQLite outbox: the {@link Outbox} contract on one WAL database, group commit of concurrent writes with
+ * one fdatasync of the WAL per group off the event loop (`synchronous = NORMAL`, see {@link GroupCommitter}),
+ * and a byte budget. One process owns the file; several gateway replicas need the
  * Postgres driver.
  *
  * Beyond the port, it offers the dead-letter store and per-topic stats to admin routes ({@link OutboxAdmin})
@@ -76,7 +78,9 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
   private st: Statements | undefined;
   private adminSt: AdminStatements | undefined;
   private committer: GroupCommitter | undefined;
+  private wal: WalFile | undefined;
   private startPromise: Promise<void> | undefined;
+  private closePromise: Promise<void> | undefined;
   /** Bytes of open messages, as committed plus what the running group has added; mirrors the DB. */
   private bytes = 0;
   private readonly now: () => number;
@@ -105,8 +109,17 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
       this.bytes = this.st.openBytes.get()?.bytes ?? 0;
       // Only now, after the WAL has been read, would the build's WAL default have shown (see applyPragmas).
       checkPragmas(db);
-      this.committer = new GroupCommitter(db, (info) => this.emit('commit', info));
+      // The connection has read in WAL mode, so SQLite has created the -wal file by now.
+      const wal = WalFile.open(this.options.path);
+      this.wal = wal;
+      this.committer = new GroupCommitter(
+        db,
+        () => wal.sync(),
+        (info) => this.emit('commit', info),
+      );
     } catch (err) {
+      this.wal?.close();
+      this.wal = undefined;
       db.close();
       throw err instanceof MqgateError
         ? err
@@ -120,14 +133,21 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
   }
 
   /**
-   * Commits what is already queued, then closes the file. Idempotent. Writes submitted after it reject with
-   * MQGATE_ERR_DRAINING. `timeoutMs` is accepted for the lifecycle contract; the final commit is synchronous.
+   * Commits and fsyncs what is already queued, then closes the file. Idempotent. Writes submitted after it
+   * reject with MQGATE_ERR_DRAINING. `timeoutMs` is accepted for the lifecycle contract; close waits for the
+   * last fdatasync, which the kernel cannot cancel.
    */
-  async close(_options?: { timeoutMs?: number }): Promise<void> {
-    if (this.state === 'closed') return;
+  close(_options?: { timeoutMs?: number }): Promise<void> {
+    this.closePromise ??= this.shutdown();
+    return this.closePromise;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.state === 'starting') await this.startPromise?.catch(() => {});
     this.state = 'closed';
-    this.committer?.flush();
+    await this.committer?.drain();
+    this.wal?.close();
+    this.wal = undefined;
     this.db?.close();
     this.db = undefined;
     this.options.logger?.info({ path: this.options.path }, 'outbox closed');
@@ -160,7 +180,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
    * except that a message already delivered keeps its first receipt.
    */
   markDelivered(id: string, backend: string, receipt: DeliveryReceipt): Promise<void> {
-    return this.write((ctx, st) => {
+    return this.mark((ctx, st) => {
       const row = st.byId.get(id);
       if (row === undefined || row.state === 'delivered') return;
       st.delivered.run({
@@ -179,7 +199,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
     const at = this.now();
     // Backend names are [A-Za-z0-9_-] (config rule); quoted in the JSON path all the same.
     const path = `$."${backend}"`;
-    return this.write(
+    return this.mark(
       (_ctx, st) => void st.mirrored.run({ id, path, receipt: JSON.stringify({ ...receipt, at }) }),
     );
   }
@@ -191,7 +211,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
     retryAt: number,
     owner?: string,
   ): Promise<void> {
-    return this.write((_ctx, st) => {
+    return this.mark((_ctx, st) => {
       const row = st.byId.get(id);
       if (row?.state !== 'delivering' || !holdsLease(row, owner)) return;
       st.retry.run({ id, code: error.code, message: error.message, at: retryAt });
@@ -203,7 +223,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
    * the attempt the claim counted is returned. Ignored unless the message is `delivering`.
    */
   release(id: string, retryAt: number, owner?: string): Promise<void> {
-    return this.write((_ctx, st) => {
+    return this.mark((_ctx, st) => {
       const row = st.byId.get(id);
       if (row?.state !== 'delivering' || !holdsLease(row, owner)) return;
       st.release.run({ id, at: retryAt });
@@ -215,7 +235,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
    * another owner holds it.
    */
   markDead(id: string, error: { code: string; message: string }, owner?: string): Promise<void> {
-    return this.write((ctx, st) => {
+    return this.mark((ctx, st) => {
       const row = st.byId.get(id);
       if (row === undefined || (row.state !== 'accepted' && row.state !== 'delivering')) return;
       if (row.state === 'delivering' && !holdsLease(row, owner)) return;
@@ -250,7 +270,7 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
   async prune(): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = await this.write(
+      const deleted = await this.mark(
         (_ctx, st) =>
           st.prune.run({ before: this.now() - this.options.retentionMs, limit: PRUNE_CHUNK }).changes,
       );
@@ -320,10 +340,22 @@ export class SqliteOutbox extends EventEmitter<SqliteOutboxEvents> implements Ou
     });
   }
 
-  private write<T>(op: (ctx: WriteContext, st: Statements) => T): Promise<T> {
+  /** A write whose promise resolves once it is on disk (fdatasync of the WAL after its commit). */
+  private write<T>(op: (ctx: WriteContext, st: Statements) => T, durable = true): Promise<T> {
     if (this.state !== 'open') return Promise.reject(this.state === 'closed' ? draining() : notStarted());
     const st = this.st!;
-    return this.committer!.submit((ctx) => op(ctx, st));
+    return this.committer!.submit((ctx) => op(ctx, st), durable);
+  }
+
+  /**
+   * A write whose promise resolves at its commit, before the fsync: the relay's marks and prune. Losing one
+   * to a power cut only repeats work (a mark lost: the message is sent again once its lease expires; a prune
+   * lost: the rows are pruned next time). The relay never acts on a write of its own that could still be
+   * lost, because every claim is a durable write that comes later in the WAL: its fsync covers the marks
+   * before it.
+   */
+  private mark<T>(op: (ctx: WriteContext, st: Statements) => T): Promise<T> {
+    return this.write(op, false);
   }
 
   private reader(): Statements {

@@ -95,18 +95,23 @@ export function migrate(db: Database.Database): void {
 }
 
 /**
- * Sets the durability pragmas. WAL first, then `synchronous = FULL` explicitly: better-sqlite3 is built with
- * SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a connection that never set it drops to NORMAL (sync at checkpoints
- * only, losing the last commits on power loss) once the WAL is first used, even though a read-back right
- * after `journal_mode = WAL` still shows FULL. Check with {@link checkPragmas} after the first read.
+ * Sets the durability pragmas: WAL, and `synchronous = NORMAL`, with which COMMIT writes the WAL frames with
+ * write(2) and does not fsync; the outbox makes each group durable itself with an fdatasync of the WAL on
+ * libuv's thread pool before it acknowledges ({@link GroupCommitter}). SQLite still syncs the WAL before each
+ * checkpoint copies it into the database file, and the database file after. Set explicitly: the build's
+ * default (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1) only applies once the WAL is first used, so a read-back right
+ * after `journal_mode = WAL` could show another level. Check with {@link checkPragmas} after the first read.
  */
 export function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
 }
 
-/** The connection's journal mode (lower-case) and synchronous level (2 = FULL), as SQLite reports them. */
+/** The synchronous level the outbox runs at: NORMAL (1); its own fdatasync makes commits durable. */
+export const SYNCHRONOUS_NORMAL = 1;
+
+/** The connection's journal mode (lower-case) and synchronous level (1 = NORMAL), as SQLite reports them. */
 export function readPragmas(db: Database.Database): { journalMode: string; synchronous: number } {
   return {
     journalMode: String(db.pragma('journal_mode', { simple: true })).toLowerCase(),
@@ -114,10 +119,14 @@ export function readPragmas(db: Database.Database): { journalMode: string; synch
   };
 }
 
-/** Reads the durability pragmas back and throws unless they are WAL and FULL (2). */
+/**
+ * Reads the durability pragmas back and throws unless they are WAL and NORMAL (1). Anything else is refused
+ * rather than tolerated: FULL would put an fsync back on the event loop, OFF would skip the checkpoint syncs
+ * that let SQLite reuse the WAL safely, and another journal mode has no WAL to fdatasync.
+ */
 export function checkPragmas(db: Database.Database): void {
   const { journalMode, synchronous } = readPragmas(db);
-  if (journalMode !== 'wal' || synchronous !== 2) {
+  if (journalMode !== 'wal' || synchronous !== SYNCHRONOUS_NORMAL) {
     throw new MqgateError(
       'MQGATE_ERR_OUTBOX_UNAVAILABLE',
       `outbox durability pragmas not applied: journal_mode=${journalMode} synchronous=${synchronous}`,
