@@ -59,6 +59,39 @@ export async function claimAll(
   return claimed;
 }
 
+/**
+ * Entries pending for the group's other consumers, idle for at least ARGV[3] ms, moved to ARGV[2] (JUSTID:
+ * the delivery count stays). XCLAIM re-checks the idle time, so an entry delivered again meanwhile stays put.
+ */
+const CLAIM_STRANDED = `
+local group, me, idle = ARGV[1], ARGV[2], ARGV[3]
+local args = { 'XCLAIM', KEYS[1], group, me, idle }
+for _, e in ipairs(redis.call('XPENDING', KEYS[1], group, 'IDLE', idle, '-', '+', 100)) do
+  if e[2] ~= me then args[#args + 1] = e[1] end
+end
+if #args == 5 then return 0 end
+args[#args + 1] = 'JUSTID'
+return #redis.call(unpack(args))`;
+
+/**
+ * Moves to `consumer` the entries that other consumers of the group have held for `minIdleMs` or more;
+ * returns how many. The partition's owner calls it for entries a former owner took after the takeover's
+ * `claimAll` (one that lost its lease while still reading): nobody else would ever read them.
+ */
+export async function claimStranded(
+  client: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  minIdleMs: number,
+): Promise<number> {
+  try {
+    return Number(await client.eval(CLAIM_STRANDED, 1, stream, group, consumer, String(minIdleMs)));
+  } catch (err) {
+    throw mapRedisError(err, { stream });
+  }
+}
+
 type XReadReply = [Buffer, [Buffer, Buffer[] | null][]][] | null;
 
 function parse(reply: XReadReply): Map<string, RawEntry[]> {

@@ -8,7 +8,7 @@ export const RETRY_DELAY_MS = 200;
  * The in-order handling of one owned partition. Entries are handled one at a time, in stream order; the
  * reader (one XREADGROUP loop for all partitions) refills the buffer only while the worker is idle.
  *
- * After a takeover, a rejected handler or a failed XACK the worker is in `pending` mode: the reader re-reads
+ * After a takeover, a rejected handler, a failed XACK or a `rewind` the worker is in `pending` mode: the reader re-reads
  * this member's own pending entries from id 0 (oldest first) until none is left, and only then asks for new
  * ones (`>`). That is how a rejected entry comes again before the later ones of its partition.
  */
@@ -24,6 +24,7 @@ export class PartitionWorker {
   #running: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #rewound = false;
 
   /**
    * @param deliver hands one entry to the handler and acknowledges it; resolves false when the entry was not
@@ -51,14 +52,28 @@ export class PartitionWorker {
     return this.#stopped;
   }
 
+  /**
+   * Entries were added to this member's pending list from outside (claimed from another consumer): read the
+   * pending list again from the start before any new entry. Also holds against a read already in flight,
+   * whose `push` would otherwise move past them.
+   */
+  rewind(): void {
+    this.#rewound = true;
+    this.#rewindNow();
+  }
+
   /** Entries read for this partition, in stream order. An empty pending read switches to new entries. */
   push(entries: readonly RawEntry[]): void {
     if (this.#stopped) return;
+    const rewound = this.#rewound;
+    this.#rewound = false;
     if (entries.length === 0) {
       if (this.mode === 'pending') this.mode = 'new';
+      if (rewound) this.#rewindNow();
       return;
     }
     if (this.mode === 'pending') this.pendingAfter = entries[entries.length - 1]!.id;
+    if (rewound) this.#rewindNow();
     this.#buffer.push(...entries);
     this.#running ??= this.#run().finally(() => {
       this.#running = undefined;
@@ -76,6 +91,11 @@ export class PartitionWorker {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     await this.#running;
+  }
+
+  #rewindNow(): void {
+    this.mode = 'pending';
+    this.pendingAfter = '0';
   }
 
   async #run(): Promise<void> {

@@ -9,7 +9,7 @@ import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/p
 import { settleWithin } from '../../src/with-timeout.js';
 import { decodeEntry } from './codec.js';
 import { DEFAULT_TUNING, redisOptions } from './config.js';
-import { ack, claimAll, ensureGroup, type RawEntry, readGroup } from './group-streams.js';
+import { ack, claimAll, claimStranded, ensureGroup, type RawEntry, readGroup } from './group-streams.js';
 import { streamKey } from './keys.js';
 import { RedisMembership } from './membership.js';
 import { PartitionWorker } from './partition-worker.js';
@@ -136,6 +136,7 @@ export class RedisSubscription implements Subscription {
         if (this.#closed) return;
         const assignment = assignPartitions(members, this.#request.topics, this.#config.partitions);
         await this.#rebalancer.reconcile(assignment.get(this.#member) ?? []);
+        await this.#reclaim();
       } catch (err) {
         this.#report(err);
       } finally {
@@ -154,6 +155,26 @@ export class RedisSubscription implements Subscription {
     // are ours to deliver again, before any new one (min-idle 0).
     await claimAll(this.#cmd, stream, this.#group, this.#member);
     return true;
+  }
+
+  /**
+   * Takes entries that another consumer has held for a whole session timeout on a partition we own, and
+   * reads them next. Only a former owner that lost its lease without noticing in time (a stalled process)
+   * leaves such entries: it read on after our takeover's XAUTOCLAIM, and will never read them again.
+   */
+  async #reclaim(): Promise<void> {
+    for (const worker of [...this.#workers.values()]) {
+      const n = await claimStranded(
+        this.#cmd,
+        worker.stream,
+        this.#group,
+        this.#member,
+        this.#timing.sessionTimeoutMs,
+      );
+      if (n === 0 || worker.stopped) continue;
+      worker.rewind();
+      this.#kick();
+    }
   }
 
   #start(tp: TopicPartition): void {

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeEntry } from '../../adapters/redis/codec.js';
 import { RedisBackend } from '../../adapters/redis/index.js';
-import { streamKeys } from '../../adapters/redis/keys.js';
+import { streamKey, streamKeys } from '../../adapters/redis/keys.js';
 import { streamGroupName } from '../../adapters/redis/subscriber.js';
 import type { RedisBackendConfig } from '../../src/config/types.js';
 import { type Envelope, partitionOf } from '../../src/envelope.js';
@@ -32,8 +33,15 @@ describe('redis consumer groups: handing a partition over while a read of it is 
   let config: RedisBackendConfig;
   const backends: RedisBackend[] = [];
   const subs: Subscription[] = [];
-  const topic = `t-${randomUUID()}`;
-  const group = `g-${randomUUID()}`;
+  const topics: string[] = [];
+  const groups: string[] = [];
+  const names = () => {
+    const topic = `t-${randomUUID()}`;
+    const group = `g-${randomUUID()}`;
+    topics.push(topic);
+    groups.push(group);
+    return { topic, group };
+  };
 
   beforeAll(async () => {
     const url = stackEnv().redisUrl;
@@ -48,13 +56,17 @@ describe('redis consumer groups: handing a partition over while a read of it is 
     await Promise.all(subs.map((s) => s.close({ timeoutMs: 10_000 })));
     await Promise.all(backends.map((b) => b.close()));
     await publisher?.close();
-    await admin.del(...streamKeys(topic, PARTITIONS));
-    const keys = await admin.keys(`mqgate:group:{${group}}:*`);
-    if (keys.length > 0) await admin.del(...keys);
+    for (const topic of topics) await admin.del(...streamKeys(topic, PARTITIONS));
+    for (const group of groups) {
+      const keys = await admin.keys(`mqgate:group:{${group}}:*`);
+      if (keys.length > 0) await admin.del(...keys);
+    }
     await admin?.quit();
   });
 
   const member = async (
+    topic: string,
+    group: string,
     timing: typeof SLOW,
     handled: Set<string>,
     onAssign?: (tps: readonly TopicPartition[]) => void,
@@ -72,16 +84,32 @@ describe('redis consumer groups: handing a partition over while a read of it is 
     subs.push(sub);
   };
 
+  /** Entries pending in the group once the last XACKs had a moment (handled, then acknowledged). */
+  const settledPending = async (topic: string, group: string): Promise<number> => {
+    const pending = async () => {
+      let n = 0;
+      for (const key of streamKeys(topic, PARTITIONS)) {
+        const [count] = (await admin.xpending(key, streamGroupName(group))) as [number];
+        n += Number(count);
+      }
+      return n;
+    };
+    const deadline = Date.now() + 5_000;
+    while ((await pending()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return pending();
+  };
+
   it('every message published right after the handover is handled, none left pending', async () => {
+    const { topic, group } = names();
     await publisher.ensureTopic(topic);
     const handled = new Set<string>();
-    await member(SLOW, handled);
+    await member(topic, group, SLOW, handled);
     // Let the first member's read loop settle into its blocked XREADGROUP over all six streams.
     await new Promise((r) => setTimeout(r, 300));
     let sent: Envelope[] = [];
     let published: Promise<void> | undefined;
     const handedOver = new Promise<void>((resolve) => {
-      void member(FAST, handled, (tps) => {
+      void member(topic, group, FAST, handled, (tps) => {
         if (tps.length === 0 || published) return;
         // Only to the partitions just handed over, the moment the joiner owns them: the first member's
         // blocked read of those streams must be over by now (it took the first entry published, before).
@@ -100,17 +128,31 @@ describe('redis consumer groups: handing a partition over while a read of it is 
     expect(sent.length).toBeGreaterThan(0);
     const missing = sent.filter((e) => !handled.has(e.id)).map((e) => e.id);
     expect(missing).toEqual([]);
-    // Handled, then acknowledged: give the last XACKs a moment.
-    const pending = async () => {
-      let n = 0;
-      for (const key of streamKeys(topic, PARTITIONS)) {
-        const [count] = (await admin.xpending(key, streamGroupName(group))) as [number];
-        n += Number(count);
-      }
-      return n;
-    };
-    const ackDeadline = Date.now() + 5_000;
-    while ((await pending()) > 0 && Date.now() < ackDeadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await pending()).toBe(0);
+    expect(await settledPending(topic, group)).toBe(0);
+  });
+
+  it('an entry a former owner took after the takeover (it lost its lease unaware) is claimed back and handled', async () => {
+    const { topic, group } = names();
+    await publisher.ensureTopic(topic);
+    const handled = new Set<string>();
+    const timing = { sessionTimeoutMs: 2_000, heartbeatIntervalMs: 200 };
+    await member(topic, group, timing, handled);
+    const [env] = keyedEnvelopes(topic, 1, 1) as [Envelope];
+    const stream = streamKey(topic, partitionOf(env.key as string, PARTITIONS));
+    // What a stalled former owner does: its XREADGROUP takes the new entry before the owner's read can, in
+    // one transaction, so the owner's blocked read never sees it.
+    const reply = await admin
+      .multi()
+      .xadd(stream, '*', ...encodeEntry(env))
+      .xreadgroup('GROUP', streamGroupName(group), 'stalled-former-owner', 'COUNT', 1, 'STREAMS', stream, '>')
+      .exec();
+    expect(reply?.every(([err]) => err === null)).toBe(true);
+    const startedAt = Date.now();
+    while (!handled.has(env.id) && Date.now() - startedAt < 15_000)
+      await new Promise((r) => setTimeout(r, 100));
+    expect([...handled]).toEqual([env.id]);
+    // Not before it was idle for the session timeout: a former owner may still be finishing it.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(timing.sessionTimeoutMs - 100);
+    expect(await settledPending(topic, group)).toBe(0);
   });
 });
