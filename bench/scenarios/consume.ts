@@ -29,7 +29,8 @@ export interface ConsumeResult {
   ratio: number;
 }
 
-function sdkConsumer(config: Config, group: string, topic: string): Consumer {
+/** The SDK consumer of the scenario: in-memory inbox (dedup on), ordered, default concurrency. */
+export function sdkConsumer(config: Config, group: string, topic: string): Consumer {
   return new Consumer({
     config,
     group,
@@ -40,7 +41,7 @@ function sdkConsumer(config: Config, group: string, topic: string): Consumer {
 }
 
 /** Makes the SDK group exist (its RabbitMQ queues bound, its Redis groups created) before the publish. */
-async function primeSdk(config: Config, group: string, topic: string): Promise<void> {
+export async function primeSdk(config: Config, group: string, topic: string): Promise<void> {
   const consumer = sdkConsumer(config, group, topic);
   let assigned = 0;
   consumer.on('rebalance', (e) => (assigned += e.assigned.length - e.revoked.length));
@@ -49,7 +50,8 @@ async function primeSdk(config: Config, group: string, topic: string): Promise<v
   await consumer.close();
 }
 
-async function sdkRate(config: Config, group: string, topic: string, n: number): Promise<number> {
+/** Messages/s of the SDK from its first message handled to the n-th. */
+export async function sdkRate(config: Config, group: string, topic: string, n: number): Promise<number> {
   const consumer = sdkConsumer(config, group, topic);
   let seen = 0;
   let first = 0;
