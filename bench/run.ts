@@ -16,6 +16,7 @@ import { consume } from './scenarios/consume.js';
 import { failover } from './scenarios/failover.js';
 import { httpPublish } from './scenarios/http-publish.js';
 import { kafkaClients } from './scenarios/kafka-clients.js';
+import { latency } from './scenarios/latency.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv
@@ -43,6 +44,7 @@ const PLAN = quick
       steadyMs: 1_000,
       backlog: 50_000,
       clientMessages: 5_000,
+      latencyS: 3,
     }
   : {
       rounds: 3,
@@ -53,6 +55,7 @@ const PLAN = quick
       steadyMs: 3_000,
       backlog: 1_000_000,
       clientMessages: 50_000,
+      latencyS: 10,
     };
 
 async function main(): Promise<void> {
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     if (wants('1')) scenarios.httpPublish = await httpPublish(env, PLAN.rounds, PLAN.httpS);
     if (wants('2'))
       scenarios.batchPublish = await batchPublish(env, backends, PLAN.rounds, PLAN.batchMessages, dir);
+    if (wants('3')) scenarios.latency = await latency(env, backends, PLAN.rounds, PLAN.latencyS);
     if (wants('4')) scenarios.consume = await consume(env, backends, PLAN.rounds, PLAN.consumeMessages, dir);
     if (wants('5')) scenarios.failover = await failover(env, PLAN.failoverRounds, PLAN.steadyMs);
     if (wants('6')) scenarios.backlogMemory = await backlogMemory(PLAN.backlog);
