@@ -1,7 +1,7 @@
 import { MqgateError } from '../errors.js';
 import type { DeliveryReceipt } from '../ports/backend.js';
 import type { AppendResult } from '../ports/outbox.js';
-import type { KeyRef, KnownMessage, PgTx, PgWriteOp } from './postgres-writer.js';
+import type { KeyRef, KnownMessage, Outcome, PgBatchRunner, PgTx, PgWriteOp } from './postgres-writer.js';
 import type { EncodedMessage, MessageRow } from './row-codec.js';
 import { encodeMessage, rowToEnvelope } from './row-codec.js';
 import { replayId } from './sqlite-admin.js';
@@ -22,68 +22,113 @@ const INSERT_COLUMNS =
 
 const keyRef = (topic: string, key: string | null): KeyRef => ({ topic, key: key ?? '' });
 
+interface AppendCall {
+  readonly encoded: readonly EncodedMessage[];
+  readonly maxBytes: number;
+}
+
+type AppendOp = PgWriteOp<AppendResult[]> & { readonly call: AppendCall };
+
+/** All the appends of a group in three statements: stored ids, keys with open messages, one INSERT. */
+const APPEND_BATCH: PgBatchRunner = {
+  run: (tx, ops) =>
+    appendCalls(
+      tx,
+      (ops as readonly AppendOp[]).map((op) => op.call),
+    ),
+};
+
 /** Appends one call's messages, all or nothing; see `Outbox.append`. */
-export function appendOp(encoded: readonly EncodedMessage[], maxBytes: number): PgWriteOp<AppendResult[]> {
+export function appendOp(encoded: readonly EncodedMessage[], maxBytes: number): AppendOp {
+  const call = { encoded, maxBytes };
   return {
+    call,
     keys: () => encoded.map((e) => keyRef(e.message.topic, e.key)),
-    run: (tx) => appendRows(tx, encoded, maxBytes),
+    batch: APPEND_BATCH,
+    run: async (tx) => {
+      const [outcome] = await appendCalls(tx, [call]);
+      if (!outcome!.ok) throw outcome!.error;
+      return outcome!.value as AppendResult[];
+    },
   };
 }
 
-async function appendRows(
-  tx: PgTx,
-  encoded: readonly EncodedMessage[],
-  maxBytes: number,
-): Promise<AppendResult[]> {
-  const ids = encoded.map((e) => e.message.id);
+/**
+ * Appends several calls' messages, each call all or nothing: a call that fails (id conflict, budget) stores
+ * none of its messages and spends no seq, the others go on. An id stored before, or earlier in these calls,
+ * answers as a duplicate with its seq.
+ */
+async function appendCalls(tx: PgTx, calls: readonly AppendCall[]): Promise<Outcome[]> {
+  const all = calls.flatMap((c) => c.encoded);
   const stored = await tx.client.query<{ id: string; topic: string; seq: number }>(
     'SELECT id, topic, seq FROM mqgate_messages WHERE id = ANY($1::text[])',
-    [ids],
+    [all.map((e) => e.message.id)],
   );
-  const seen = new Map(stored.rows.map((r) => [r.id, r]));
-  const keyed = encoded.filter((e) => e.key !== null && !seen.has(e.message.id));
+  const seen = new Map(stored.rows.map((r) => [r.id, { topic: r.topic, seq: Number(r.seq) }]));
+  const keyed = all.filter((e) => e.key !== null && !seen.has(e.message.id));
   const open = new Set<string>();
   if (keyed.length > 0) {
     const rows = await tx.client.query<{ topic: string; key: string }>(
-      `SELECT DISTINCT topic, key FROM mqgate_messages
-       WHERE (topic, key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND ${OPEN}`,
+      `SELECT DISTINCT m.topic, m.key FROM unnest($1::text[], $2::text[]) AS u(topic, key)
+       JOIN mqgate_messages AS m ON m.topic = u.topic AND m.key = u.key AND m.${OPEN}`,
       [keyed.map((e) => e.message.topic), keyed.map((e) => e.key)],
     );
     for (const r of rows.rows) open.add(`${r.topic}\u0000${r.key}`);
   }
-  const results: AppendResult[] = [];
+  const outcomes: Outcome[] = [];
   const rows: unknown[][] = [];
   let added = 0;
-  for (const e of encoded) {
-    const { id, topic } = e.message;
-    const existing = seen.get(id);
-    if (existing !== undefined) {
-      if (existing.topic !== topic) {
-        throw new MqgateError('MQGATE_ERR_ID_CONFLICT', `id '${id}' was already used on another topic`, {
-          context: { id, topic },
-        });
+  for (const call of calls) {
+    const point = tx.checkpoint();
+    const mark = { rows: rows.length, added, seen: [] as string[], open: [] as string[] };
+    try {
+      const results: AppendResult[] = [];
+      for (const e of call.encoded) {
+        const { id, topic } = e.message;
+        const existing = seen.get(id);
+        if (existing !== undefined) {
+          if (existing.topic !== topic) {
+            throw new MqgateError('MQGATE_ERR_ID_CONFLICT', `id '${id}' was already used on another topic`, {
+              context: { id, topic },
+            });
+          }
+          results.push({ id, seq: existing.seq, duplicate: true });
+          continue;
+        }
+        if (tx.openBytes + added + e.sizeBytes > call.maxBytes) {
+          throw new MqgateError('MQGATE_ERR_OUTBOX_FULL', 'outbox budget spent', {
+            context: { id, topic },
+            retryAfterSec: FULL_RETRY_AFTER_SEC,
+          });
+        }
+        const seq = tx.nextSeq(keyRef(topic, e.key));
+        const name = `${topic}\u0000${e.key}`;
+        const isHead = e.key === null || !open.has(name);
+        if (e.key !== null && isHead) {
+          open.add(name);
+          mark.open.push(name);
+        }
+        seen.set(id, { topic, seq });
+        mark.seen.push(id);
+        rows.push(rowValues(e, seq, isHead, tx.now));
+        added += e.sizeBytes;
+        results.push({ id, seq, duplicate: false });
       }
-      results.push({ id, seq: Number(existing.seq), duplicate: true });
-      continue;
+      outcomes.push({ ok: true, value: results });
+    } catch (error) {
+      if (!(error instanceof MqgateError)) throw error;
+      // Nothing of this call is written yet: forget what it took.
+      tx.restore(point);
+      rows.length = mark.rows;
+      added = mark.added;
+      for (const id of mark.seen) seen.delete(id);
+      for (const name of mark.open) open.delete(name);
+      outcomes.push({ ok: false, error });
     }
-    if (tx.openBytes + added + e.sizeBytes > maxBytes) {
-      throw new MqgateError('MQGATE_ERR_OUTBOX_FULL', 'outbox budget spent', {
-        context: { id, topic },
-        retryAfterSec: FULL_RETRY_AFTER_SEC,
-      });
-    }
-    const seq = tx.nextSeq(keyRef(topic, e.key));
-    const name = `${topic}\u0000${e.key}`;
-    const isHead = e.key === null || !open.has(name);
-    if (e.key !== null) open.add(name);
-    seen.set(id, { id, topic, seq });
-    rows.push(rowValues(e, seq, isHead, tx.now));
-    added += e.sizeBytes;
-    results.push({ id, seq, duplicate: false });
   }
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insertRows(tx, rows.slice(i, i + INSERT_CHUNK));
   tx.addBytes(added);
-  return results;
+  return outcomes;
 }
 
 function rowValues(e: EncodedMessage, seq: number, isHead: boolean, now: number): unknown[] {
@@ -122,13 +167,16 @@ async function insertRows(tx: PgTx, rows: readonly unknown[][]): Promise<void> {
   );
 }
 
-/** Makes the lowest open seq of a key its head, after the previous head was delivered or dead. */
-async function promoteHead(tx: PgTx, topic: string, key: string): Promise<void> {
+/** Makes the lowest open seq of each key its head, after the previous head was delivered or dead. */
+async function promoteHeads(tx: PgTx, keys: readonly { topic: string; key: string }[]): Promise<void> {
+  if (keys.length === 0) return;
   await tx.client.query(
     `UPDATE mqgate_messages SET is_head = 1
-     WHERE id = (SELECT id FROM mqgate_messages WHERE topic = $1 AND key = $2 AND ${OPEN} ORDER BY seq LIMIT 1)
-       AND is_head = 0`,
-    [topic, key],
+     WHERE is_head = 0 AND id IN (
+       SELECT (SELECT m.id FROM mqgate_messages AS m
+               WHERE m.topic = k.topic AND m.key = k.key AND m.${OPEN} ORDER BY m.seq LIMIT 1)
+       FROM unnest($1::text[], $2::text[]) AS k(topic, key))`,
+    [keys.map((k) => k.topic), keys.map((k) => k.key)],
   );
 }
 
@@ -139,29 +187,63 @@ interface Closed {
   size_bytes: number;
 }
 
-/** Frees the budget of a message that left the open states and lets the next seq of its key go. */
-async function closeOpen(tx: PgTx, row: Closed | undefined): Promise<void> {
-  if (row === undefined || (row.was !== 'accepted' && row.was !== 'delivering')) return;
-  tx.addBytes(-row.size_bytes);
-  if (row.key !== null) await promoteHead(tx, row.topic, row.key);
+/** Frees the budget of messages that left the open states and lets the next seq of their keys go. */
+async function closeOpen(tx: PgTx, rows: readonly Closed[]): Promise<void> {
+  const keys = new Map<string, { topic: string; key: string }>();
+  for (const row of rows) {
+    if (row.was !== 'accepted' && row.was !== 'delivering') continue;
+    tx.addBytes(-row.size_bytes);
+    if (row.key !== null) keys.set(`${row.topic}\u0000${row.key}`, { topic: row.topic, key: row.key });
+  }
+  await promoteHeads(tx, [...keys.values()]);
 }
 
+interface DeliveredArgs {
+  readonly id: string;
+  readonly backend: string;
+  readonly receipt: DeliveryReceipt;
+}
+
+type DeliveredOp = PgWriteOp<void> & { readonly args: DeliveredArgs };
+
+/** All the acks of a group in two statements: one UPDATE, one promotion of the next heads. */
+const DELIVERED_BATCH: PgBatchRunner = {
+  run: async (tx, ops) => {
+    await markDelivered(
+      tx,
+      (ops as readonly DeliveredOp[]).map((op) => op.args),
+    );
+    return ops.map(() => ({ ok: true, value: undefined }));
+  },
+};
+
 /** Records the broker's ack; wins over any state but `delivered` (the first receipt is kept). */
-export function deliveredOp(id: string, backend: string, receipt: DeliveryReceipt): PgWriteOp<void> {
-  return {
-    ids: [id],
-    run: async (tx) => {
-      const done = await tx.client.query<Closed>(
-        `UPDATE mqgate_messages AS m SET state = 'delivered', delivered_at = $2, backend = $3, "partition" = $4,
-           "offset" = $5, lease_owner = NULL, lease_until = NULL, is_head = 0
-         FROM (SELECT id, state FROM mqgate_messages WHERE id = $1 FOR UPDATE) AS old
-         WHERE m.id = old.id AND old.state <> 'delivered'
-         RETURNING old.state AS was, m.topic, m.key, m.size_bytes`,
-        [id, tx.now, backend, receipt.partition ?? null, receipt.offset ?? null],
-      );
-      await closeOpen(tx, done.rows[0]);
-    },
-  };
+export function deliveredOp(id: string, backend: string, receipt: DeliveryReceipt): DeliveredOp {
+  const args = { id, backend, receipt };
+  return { args, ids: [id], relaxed: true, batch: DELIVERED_BATCH, run: (tx) => markDelivered(tx, [args]) };
+}
+
+async function markDelivered(tx: PgTx, acks: readonly DeliveredArgs[]): Promise<void> {
+  // One ack per id: the first receipt wins, as it would one after the other.
+  const first = new Map<string, DeliveredArgs>();
+  for (const a of acks) if (!first.has(a.id)) first.set(a.id, a);
+  const list = [...first.values()];
+  const done = await tx.client.query<Closed>(
+    `UPDATE mqgate_messages AS m SET state = 'delivered', delivered_at = $1, backend = u.backend,
+       "partition" = u.p, "offset" = u.o, lease_owner = NULL, lease_until = NULL, is_head = 0
+     FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS u(id, backend, p, o),
+       (SELECT id, state FROM mqgate_messages WHERE id = ANY($2::text[]) FOR UPDATE) AS old
+     WHERE m.id = u.id AND old.id = u.id AND old.state <> 'delivered'
+     RETURNING old.state AS was, m.topic, m.key, m.size_bytes`,
+    [
+      tx.now,
+      list.map((a) => a.id),
+      list.map((a) => a.backend),
+      list.map((a) => a.receipt.partition ?? null),
+      list.map((a) => a.receipt.offset ?? null),
+    ],
+  );
+  await closeOpen(tx, done.rows);
 }
 
 /** Dead-letters an open message; given an owner, only while the message is accepted or under its lease. */
@@ -171,6 +253,7 @@ export function deadOp(
   owner?: string,
 ): PgWriteOp<void> {
   return {
+    relaxed: true,
     ids: [id],
     run: async (tx) => {
       const done = await tx.client.query<Closed>(
@@ -182,7 +265,7 @@ export function deadOp(
          RETURNING old.state AS was, m.topic, m.key, m.size_bytes`,
         [id, error.code, error.message, owner ?? null],
       );
-      await closeOpen(tx, done.rows[0]);
+      await closeOpen(tx, done.rows);
     },
   };
 }
@@ -195,6 +278,7 @@ export function retryOp(
   owner?: string,
 ): PgWriteOp<void> {
   return {
+    relaxed: true,
     run: async (tx) => {
       await tx.client.query(
         `UPDATE mqgate_messages SET state = 'accepted', next_attempt_at = $2, lease_owner = NULL,
@@ -209,6 +293,7 @@ export function retryOp(
 /** Gives a claim back untried, returning its attempt; same conditions as {@link retryOp}. */
 export function releaseOp(id: string, retryAt: number, owner?: string): PgWriteOp<void> {
   return {
+    relaxed: true,
     run: async (tx) => {
       await tx.client.query(
         `UPDATE mqgate_messages SET state = 'accepted', next_attempt_at = $2, lease_owner = NULL,
@@ -223,6 +308,7 @@ export function releaseOp(id: string, retryAt: number, owner?: string): PgWriteO
 /** Records one backend's ack of a message on a mirror route. */
 export function mirroredOp(id: string, backend: string, receipt: DeliveryReceipt): PgWriteOp<void> {
   return {
+    relaxed: true,
     run: async (tx) => {
       await tx.client.query(
         `UPDATE mqgate_messages
@@ -302,9 +388,12 @@ export function replayOp(id: string, topic: string): PgWriteOp<AppendResult> {
         topic,
         headers: { ...envelope.headers, 'replayed-from': id },
       };
-      const [result] = await appendRows(tx, [encodeMessage(message)], Number.POSITIVE_INFINITY);
+      const [outcome] = await appendCalls(tx, [
+        { encoded: [encodeMessage(message)], maxBytes: Number.POSITIVE_INFINITY },
+      ]);
+      if (!outcome!.ok) throw outcome!.error;
       await tx.client.query("DELETE FROM mqgate_messages WHERE id = $1 AND state = 'dead'", [id]);
-      return result!;
+      return (outcome!.value as AppendResult[])[0]!;
     },
   };
 }

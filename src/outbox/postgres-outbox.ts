@@ -158,28 +158,50 @@ export class PostgresOutbox implements Outbox, OutboxAdmin {
     const now = this.now();
     const until = now + request.leaseMs;
     const claimed: MessageRow[] = [];
-    // Two statements, so that each walks its own partial index (mqgate_messages_expired, then _due).
-    for (const [state, column] of [
-      ['delivering', 'lease_until'],
-      ['accepted', 'next_attempt_at'],
-    ] as const) {
-      const limit = request.limit - claimed.length;
-      if (limit <= 0) break;
-      const rows = await query<MessageRow>(
-        pool,
-        `UPDATE mqgate_messages AS m SET state = 'delivering', lease_owner = $3, lease_until = $4,
-           attempts = m.attempts + 1
-         FROM (SELECT id FROM mqgate_messages AS c
-               WHERE c.state = '${state}' AND c.is_head = 1 AND c.${column} <= $1
-                 AND (c.key IS NULL OR NOT EXISTS (
-                   SELECT 1 FROM mqgate_messages AS o WHERE o.topic = c.topic AND o.key = c.key
-                     AND o.state = 'delivering' AND o.lease_until > $1 AND o.id <> c.id))
-               ORDER BY c.${column} LIMIT $2 FOR UPDATE SKIP LOCKED) AS due
-         WHERE m.id = due.id
-         RETURNING m.*`,
-        [now, limit, request.owner, until],
-      );
-      claimed.push(...rows);
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'outbox claim failed', { cause: err });
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
+    try {
+      // A lost claim only makes its messages claimable again: no need to wait for the WAL flush.
+      await client.query('BEGIN');
+      await client.query('SET LOCAL synchronous_commit = off');
+      // Two statements, so that each walks its own partial index (mqgate_messages_expired, then _due).
+      for (const [state, column] of [
+        ['delivering', 'lease_until'],
+        ['accepted', 'next_attempt_at'],
+      ] as const) {
+        const limit = request.limit - claimed.length;
+        if (limit <= 0) break;
+        const { rows } = await client.query<MessageRow>(
+          `UPDATE mqgate_messages AS m SET state = 'delivering', lease_owner = $3, lease_until = $4,
+             attempts = m.attempts + 1
+           FROM (SELECT id FROM mqgate_messages AS c
+                 WHERE c.state = '${state}' AND c.is_head = 1 AND c.${column} <= $1
+                   AND (c.key IS NULL OR NOT EXISTS (
+                     SELECT 1 FROM mqgate_messages AS o WHERE o.topic = c.topic AND o.key = c.key
+                       AND o.state = 'delivering' AND o.lease_until > $1 AND o.id <> c.id))
+                 ORDER BY c.${column} LIMIT $2 FOR UPDATE SKIP LOCKED) AS due
+           WHERE m.id = due.id
+           RETURNING m.*`,
+          [now, limit, request.owner, until],
+        );
+        claimed.push(...rows);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      if (!broken) await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
+      throw new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'outbox claim failed', { cause: err });
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken);
     }
     return claimed.map(rowToEnvelope);
   }

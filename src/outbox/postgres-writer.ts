@@ -25,6 +25,25 @@ export interface PgTx {
   nextSeq(ref: KeyRef): number;
   /** Changes the open bytes (counted against the budget) by `delta`. */
   addBytes(delta: number): void;
+  /** A point to give seqs and bytes back to, for an operation that fails before it writes. */
+  checkpoint(): Checkpoint;
+  restore(point: Checkpoint): void;
+}
+
+export interface Checkpoint {
+  readonly undo: number;
+  readonly delta: number;
+}
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Runs every operation of one kind in a group together, in a few statements for all of them instead of a
+ * few per operation; returns one outcome per operation, in order. Same rule as `PgWriteOp.run`: an operation
+ * fails (MqgateError) only before anything of it is written.
+ */
+export interface PgBatchRunner {
+  run(tx: PgTx, ops: readonly PgWriteOp<unknown>[]): Promise<Outcome[]>;
 }
 
 /**
@@ -38,6 +57,15 @@ export interface PgWriteOp<T> {
   readonly ids?: readonly string[];
   /** Keys to lock, given what is known of `ids`. */
   readonly keys?: (known: ReadonlyMap<string, KnownMessage>) => readonly KeyRef[];
+  /**
+   * True when losing the write in a crash only repeats a delivery (a claim or a mark: the message is sent again,
+   * and consumers drop the copy by id). A group of such writes only commits asynchronously
+   * (`synchronous_commit = off`: no wait for the WAL flush); PostgreSQL loses at most a suffix of them in a
+   * crash, never a write that a later durable commit (an append) depends on, as WAL is replayed in order.
+   */
+  readonly relaxed?: boolean;
+  /** Operations of a group that share a runner run through it together (and not through `run`). */
+  readonly batch?: PgBatchRunner;
   run(tx: PgTx): Promise<T>;
 }
 
@@ -46,8 +74,6 @@ interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Deadlock, serialization failure, unique violation (two replicas inserting one id): retry the group. */
 const RETRY_CODES = new Set(['40P01', '40001', '23505']);
@@ -136,6 +162,7 @@ export class PgGroupWriter {
 
   private async runOnce(client: PoolClient, batch: readonly Pending[]): Promise<Outcome[]> {
     await client.query('BEGIN');
+    if (batch.every((p) => p.op.relaxed === true)) await client.query('SET LOCAL synchronous_commit = off');
     const ids = [...new Set(batch.flatMap((p) => p.op.ids ?? []))];
     const known = new Map<string, KnownMessage>();
     if (ids.length > 0) {
@@ -160,10 +187,10 @@ export class PgGroupWriter {
     );
     let openBytes = Number(budget.rows[0]?.bytes ?? 0);
     let delta = 0;
-    const now = this.now();
+    const undo: Array<[string, number]> = [];
     const tx: PgTx = {
       client,
-      now,
+      now: this.now(),
       get openBytes() {
         return openBytes + delta;
       },
@@ -171,27 +198,26 @@ export class PgGroupWriter {
         const name = refName(ref.topic, ref.key);
         const last = seqs.get(name);
         if (last === undefined) throw new Error(`key ${name} was not declared by its operation`);
+        undo.push([name, last]);
         seqs.set(name, last + 1);
         return last + 1;
       },
       addBytes: (d) => {
         delta += d;
       },
+      checkpoint: () => ({ undo: undo.length, delta }),
+      restore: (point) => {
+        while (undo.length > point.undo) {
+          const [name, last] = undo.pop()!;
+          seqs.set(name, last);
+        }
+        delta = point.delta;
+      },
     };
-    const outcomes: Outcome[] = [];
-    for (const { op } of batch) {
-      const seqsBefore = new Map(seqs);
-      const deltaBefore = delta;
-      try {
-        outcomes.push({ ok: true, value: await op.run(tx) });
-      } catch (error) {
-        if (!(error instanceof MqgateError)) throw error;
-        // The operation threw before writing: give back what it took.
-        for (const [name, last] of seqsBefore) seqs.set(name, last);
-        delta = deltaBefore;
-        outcomes.push({ ok: false, error });
-      }
-    }
+    const outcomes = await runOps(
+      tx,
+      batch.map((p) => p.op),
+    );
     const changed = [...seqs].filter(([name, last]) => lastSeqs.get(name) !== last);
     if (changed.length > 0) {
       const parts = changed.map(([name]) => refs.get(name)!);
@@ -212,6 +238,40 @@ export class PgGroupWriter {
     openBytes += delta;
     return outcomes;
   }
+}
+
+/**
+ * Runs a group's operations: those sharing a batch runner together through it, the rest one by one. Their
+ * order does not matter: they were submitted concurrently, and each statement sees the group's earlier writes.
+ */
+async function runOps(tx: PgTx, ops: readonly PgWriteOp<unknown>[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = new Array(ops.length);
+  const batches = new Map<PgBatchRunner, number[]>();
+  for (const [i, op] of ops.entries()) {
+    if (op.batch === undefined) continue;
+    const indexes = batches.get(op.batch) ?? [];
+    indexes.push(i);
+    batches.set(op.batch, indexes);
+  }
+  for (const [runner, indexes] of batches) {
+    const results = await runner.run(
+      tx,
+      indexes.map((i) => ops[i]!),
+    );
+    for (const [j, i] of indexes.entries()) outcomes[i] = results[j]!;
+  }
+  for (const [i, op] of ops.entries()) {
+    if (op.batch !== undefined) continue;
+    const point = tx.checkpoint();
+    try {
+      outcomes[i] = { ok: true, value: await op.run(tx) };
+    } catch (error) {
+      if (!(error instanceof MqgateError)) throw error;
+      tx.restore(point); // it threw before writing: give back what it took
+      outcomes[i] = { ok: false, error };
+    }
+  }
+  return outcomes;
 }
 
 /**
