@@ -109,7 +109,11 @@ export class PostgresOutbox implements Outbox, OutboxAdmin {
       await pool.end().catch(() => {});
       throw err instanceof MqgateError
         ? err
-        : new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'cannot open the postgres outbox', { cause: err });
+        : new MqgateError(
+            'MQGATE_ERR_OUTBOX_UNAVAILABLE',
+            `cannot open the postgres outbox: ${(err as Error).message || String(err)}`,
+            { cause: err },
+          );
     }
     if (this.state === 'closed') {
       await pool.end();

@@ -313,7 +313,11 @@ function settle(batch: readonly Pending[], outcomes: readonly Outcome[]): void {
 }
 
 function failAll(batch: readonly Pending[], cause: unknown): void {
-  const error = new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'outbox commit failed', { cause });
+  // The database is down or restarting: worth a retry soon, with the same id.
+  const error = new MqgateError('MQGATE_ERR_OUTBOX_UNAVAILABLE', 'outbox commit failed', {
+    cause,
+    retryAfterSec: 1,
+  });
   for (const item of batch) item.reject(error);
 }
 
