@@ -47,6 +47,8 @@ export class RedisSubscription implements Subscription {
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
+  /** The rebalance step in flight, if any; see #tick. */
+  #rebalancing: Promise<void> | undefined;
   #reading: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
   #closed = false;
@@ -97,6 +99,7 @@ export class RedisSubscription implements Subscription {
       throw toMqgateError(err, 'MQGATE_ERR_BACKEND_UNAVAILABLE');
     }
     await this.#tick();
+    await this.#rebalancing;
     this.#reading = this.#readLoop();
   }
 
@@ -111,6 +114,7 @@ export class RedisSubscription implements Subscription {
     this.#kick();
     const leave = async (): Promise<void> => {
       await this.#ticking;
+      await this.#rebalancing;
       await this.#rebalancer.revokeAll();
       await this.#membership.leave().catch((e) => this.#report(e));
       await this.#reading;
@@ -125,18 +129,24 @@ export class RedisSubscription implements Subscription {
     return this.#timing.heartbeatIntervalMs;
   }
 
-  /** Heartbeat, renew leases, rebalance; then schedules the next one. */
+  /**
+   * Heartbeat and lease renewal, then schedules the next one. The rebalance step (stop what was lost or
+   * revoked, acquire what is assigned, reclaim stranded entries) runs apart: revoking a partition waits for its
+   * handler in flight, which may outlast a session timeout, and heartbeats must go on meanwhile or the group
+   * would declare this member dead and rebalance for nothing. A tick that finds a rebalance running leaves it
+   * be; the next tick after it starts another from fresh membership.
+   */
   #tick(): Promise<void> {
     this.#ticking = (async () => {
       try {
         const members = await this.#membership.heartbeat();
         if (!members.includes(this.#member)) members.push(this.#member);
         const lost = await this.#membership.renew(this.#rebalancer.owned());
-        if (lost.length > 0) await this.#rebalancer.lost(lost);
-        if (this.#closed) return;
-        const assignment = assignPartitions(members, this.#request.topics, this.#config.partitions);
-        await this.#rebalancer.reconcile(assignment.get(this.#member) ?? []);
-        await this.#reclaim();
+        if (!this.#closed && this.#rebalancing === undefined) {
+          this.#rebalancing = this.#rebalance(members, lost).finally(() => {
+            this.#rebalancing = undefined;
+          });
+        }
       } catch (err) {
         this.#report(err);
       } finally {
@@ -145,6 +155,18 @@ export class RedisSubscription implements Subscription {
       }
     })();
     return this.#ticking;
+  }
+
+  async #rebalance(members: string[], lost: TopicPartition[]): Promise<void> {
+    try {
+      if (lost.length > 0) await this.#rebalancer.lost(lost);
+      if (this.#closed) return;
+      const assignment = assignPartitions(members, this.#request.topics, this.#config.partitions);
+      await this.#rebalancer.reconcile(assignment.get(this.#member) ?? []);
+      await this.#reclaim();
+    } catch (err) {
+      this.#report(err);
+    }
   }
 
   async #acquire(tp: TopicPartition): Promise<boolean> {

@@ -8,6 +8,7 @@ import { streamKey, streamKeys } from '../../adapters/redis/keys.js';
 import { streamGroupName } from '../../adapters/redis/subscriber.js';
 import type { RedisBackendConfig } from '../../src/config/types.js';
 import { type Envelope, partitionOf } from '../../src/envelope.js';
+import { assignPartitions } from '../../src/groups/assignment.js';
 import type { Subscription, TopicPartition } from '../../src/ports/subscriber.js';
 import { keyedEnvelopes, publishAll } from '../helpers/sdk-member.js';
 import { stackEnv } from '../helpers/stack-env.js';
@@ -154,5 +155,49 @@ describe('redis consumer groups: handing a partition over while a read of it is 
     // Not before it was idle for the session timeout: a former owner may still be finishing it.
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(timing.sessionTimeoutMs - 100);
     expect(await settledPending(topic, group)).toBe(0);
+  });
+  it('a member whose handler outlasts the session timeout while a joiner takes its partition stays in the group and hands over only after the handler returns', async () => {
+    const { topic, group } = names();
+    await publisher.ensureTopic(topic);
+    const timing = { sessionTimeoutMs: 2_000, heartbeatIntervalMs: 200 };
+    // Fixed member ids make the assignment known: pick a key on a partition that moves to the joiner.
+    const moving = new Set(
+      (assignPartitions(['a', 'b'], [topic], PARTITIONS).get('b') ?? []).map((tp) => tp.partition),
+    );
+    const [slow] = keyedEnvelopes(topic, 60, 1).filter((e) =>
+      moving.has(partitionOf(e.key as string, PARTITIONS)),
+    );
+    const spans: { member: string; id: string; start: number; end: number }[] = [];
+    const revokedFromA: number[] = [];
+    const join = async (memberId: string, onRevoke?: (tps: readonly TopicPartition[]) => void) => {
+      const backend = new RedisBackend(config, pino({ level: 'silent' }), undefined, timing);
+      backends.push(backend);
+      subs.push(
+        await backend.subscribe({
+          group,
+          topics: [topic],
+          memberId,
+          onMessage: async (d) => {
+            const start = Date.now();
+            // Longer than two session timeouts: heartbeats must not wait for it.
+            if (d.envelope.id === slow!.id) await new Promise((r) => setTimeout(r, 5_000));
+            spans.push({ member: memberId, id: d.envelope.id, start, end: Date.now() });
+          },
+          ...(onRevoke ? { onRevoke } : {}),
+        }),
+      );
+    };
+    await join('a', (tps) => revokedFromA.push(...tps.map((tp) => tp.partition)));
+    await publishAll(publisher, [slow!]);
+    await new Promise((r) => setTimeout(r, 500)); // a is in the slow handler now
+    await join('b');
+    const deadline = Date.now() + 20_000;
+    while (spans.filter((x) => x.id === slow!.id).length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 3_000)); // time for a second, wrongful handling to show up
+    expect(spans.filter((x) => x.id === slow!.id).map((x) => x.member)).toEqual(['a']);
+    // a gave up only the joiner's share, never the whole topic (which a member declared dead would).
+    expect(revokedFromA.sort((x, y) => x - y)).toEqual([...moving].sort((x, y) => x - y));
   });
 });
