@@ -30,6 +30,7 @@ export class RabbitSubscription implements Subscription {
   #membership: RabbitMembership | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
+  #beats: NodeJS.Timeout | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -77,6 +78,9 @@ export class RabbitSubscription implements Subscription {
     );
     await this.#membership.start();
     this.#membership.beat();
+    // Beats go on by themselves: a rebalance step may wait for a long handler of a partition it revokes, and
+    // a member that stopped beating meanwhile would be declared dead by the others.
+    this.#beats = setInterval(() => this.#membership?.beat(), this.#timing.heartbeatIntervalMs);
     // Listen for one and a half heartbeat intervals first, so the first assignment already counts the
     // members that are there, instead of taking every partition and giving most back a second later.
     await new Promise((resolve) => setTimeout(resolve, this.#timing.heartbeatIntervalMs * 1.5));
@@ -94,10 +98,12 @@ export class RabbitSubscription implements Subscription {
     const leave = async (): Promise<void> => {
       await this.#ticking;
       await this.#rebalancer.revokeAll();
+      clearInterval(this.#beats);
       this.#membership?.beat(true);
       await this.#membership?.close();
     };
     await withTimeout(leave(), timeoutMs, 'leaving the group', {}).catch((e) => this.#report(e));
+    clearInterval(this.#beats);
     await this.#model?.close().catch(() => undefined);
   }
 
