@@ -47,7 +47,8 @@ const PLAN = quick
       steadyMs: 1_000,
       backlog: 20_000,
       clientMessages: 2_000,
-      latencyS: 2,
+      latencyS: 1,
+      latencyWarmupS: 0.5,
     }
   : {
       rounds: 3,
@@ -59,6 +60,7 @@ const PLAN = quick
       backlog: 1_000_000,
       clientMessages: 50_000,
       latencyS: 10,
+      latencyWarmupS: 1,
     };
 
 let released: Promise<string> | undefined;
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   const steps: [string, string, () => Promise<unknown>][] = [
     ['1', 'httpPublish', () => httpPublish(env, PLAN.rounds, PLAN.httpS)],
     ['2', 'batchPublish', () => batchPublish(env, backends, PLAN.rounds, PLAN.batchMessages, dir)],
-    ['3', 'latency', () => latency(env, backends, PLAN.rounds, PLAN.latencyS)],
+    ['3', 'latency', () => latency(env, backends, PLAN.rounds, PLAN.latencyS, PLAN.latencyWarmupS)],
     ['4', 'consume', () => consume(env, backends, PLAN.rounds, PLAN.consumeMessages, dir)],
     ['5', 'failover', () => failover(env, PLAN.failoverRounds, PLAN.steadyMs)],
     ['6', 'backlogMemory', () => backlogMemory(PLAN.backlog)],

@@ -23,7 +23,6 @@ import { fmt, type Spread, spread } from '../lib/stats.js';
 import { primeSdk, sdkConsumer } from './consume.js';
 
 export const RATE = 1_000;
-const WARMUP_S = 1;
 
 /** What bench/load/fixed-rate.ts prints, ms. */
 interface LoadSummary {
@@ -49,6 +48,8 @@ interface Percentiles {
 export interface LatencyResult {
   rate: number;
   seconds: number;
+  /** Sent before `seconds` and not counted. */
+  warmupS: number;
   rounds: number;
   accept: {
     bare: Percentiles;
@@ -61,7 +62,7 @@ export interface LatencyResult {
   endToEnd: Record<string, { p50: Spread; p99: Spread; messages: number }>;
 }
 
-async function load(url: string, seconds: number, stamp = false): Promise<LoadSummary> {
+async function load(url: string, seconds: number, warmupS: number, stamp = false): Promise<LoadSummary> {
   const { stdout } = await run(
     process.execPath,
     [
@@ -71,10 +72,10 @@ async function load(url: string, seconds: number, stamp = false): Promise<LoadSu
       url,
       String(RATE),
       String(seconds),
-      String(WARMUP_S),
+      String(warmupS),
       ...(stamp ? ['--stamp'] : []),
     ],
-    { maxBuffer: 1024 * 1024, timeout: (seconds + WARMUP_S + 120) * 1000 },
+    { maxBuffer: 1024 * 1024, timeout: (seconds + warmupS + 120) * 1000 },
   );
   const s = JSON.parse(stdout) as LoadSummary;
   if (s.non2xx > 0 || s.errors > 0)
@@ -84,10 +85,10 @@ async function load(url: string, seconds: number, stamp = false): Promise<LoadSu
 
 const PATH = '/v1/topics/bench.latency/messages';
 
-async function bareRound(seconds: number): Promise<LoadSummary> {
+async function bareRound(seconds: number, warmupS: number): Promise<LoadSummary> {
   const b = await startServer(['bench/servers/bare.ts'], {});
   try {
-    return await load(`${b.url}${PATH}`, seconds);
+    return await load(`${b.url}${PATH}`, seconds, warmupS);
   } finally {
     await stopServer(b, 'SIGKILL');
   }
@@ -127,6 +128,7 @@ async function endToEndRound(
   env: StackEnv,
   exchange: string,
   seconds: number,
+  warmupS: number,
 ): Promise<{ p50: number; p99: number; messages: number }> {
   const topic = `${e2ePrefix(name)}${benchTopic('latency')}`;
   const dir = mkdtempSync(join(tmpdir(), 'mqgate-bench-e2e-'));
@@ -137,7 +139,7 @@ async function endToEndRound(
     await primeSdk(config, group, topic); // the group's queues and streams exist before the first publish
     const latencies: number[] = [];
     const orders = new Set<number>();
-    const skip = RATE * WARMUP_S;
+    const skip = RATE * warmupS;
     await consumer.run(async (msg) => {
       const now = performance.timeOrigin + performance.now();
       const data = msg.data as { order: number; sentAt: number };
@@ -145,7 +147,7 @@ async function endToEndRound(
       orders.add(data.order);
       if (data.order >= skip) latencies.push(now - data.sentAt);
     });
-    const sent = await load(`${g.url}/v1/topics/${topic}/messages`, seconds, true);
+    const sent = await load(`${g.url}/v1/topics/${topic}/messages`, seconds, warmupS, true);
     await until(() => orders.size >= sent.sent, 120_000, `${name}: all ${sent.sent} messages handled`, 50);
     latencies.sort((a, b) => a - b);
     return { p50: pct(latencies, 50), p99: pct(latencies, 99), messages: latencies.length };
@@ -161,21 +163,25 @@ export async function latency(
   backends: readonly BackendName[],
   rounds: number,
   seconds: number,
+  warmupS: number,
 ): Promise<LatencyResult> {
   console.log(
-    `scenario 3: latency at ${RATE} req/s (open loop), ${rounds} x ${seconds}s after ${WARMUP_S}s warm-up`,
+    `scenario 3: latency at ${RATE} req/s (open loop), ${rounds} x ${seconds}s after ${warmupS}s warm-up`,
   );
   const bare: LoadSummary[] = [];
   const gateway: LoadSummary[] = [];
   const e2e = new Map<BackendName, { p50: number; p99: number; messages: number }[]>();
   for (let r = 0; r < rounds; r++) {
-    bare.push(await bareRound(seconds));
+    bare.push(await bareRound(seconds, warmupS));
     const exchange = `bench-${benchTopic('latency')}`;
     const g = await startLatencyGateway(env, backends, exchange);
     try {
-      gateway.push(await load(`${g.url}${PATH}`, seconds));
+      gateway.push(await load(`${g.url}${PATH}`, seconds, warmupS));
       for (const name of backends) {
-        e2e.set(name, [...(e2e.get(name) ?? []), await endToEndRound(g, name, env, exchange, seconds)]);
+        e2e.set(name, [
+          ...(e2e.get(name) ?? []),
+          await endToEndRound(g, name, env, exchange, seconds, warmupS),
+        ]);
       }
     } finally {
       await g.close();
@@ -220,5 +226,5 @@ export async function latency(
       `  end to end, ${name.padEnd(8)} p50 ${fmt(endToEnd[name].p50)} ms  p99 ${fmt(endToEnd[name].p99)} ms`,
     );
   }
-  return { rate: RATE, seconds, rounds, accept, endToEnd };
+  return { rate: RATE, seconds, warmupS, rounds, accept, endToEnd };
 }
