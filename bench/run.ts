@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick] [-- --only=1,2,4,5,6]`: every claim is a ratio measured in the same run on
- * this shared machine (issue 6). Starts the local stack, runs each scenario (bench/scenarios/), prints
- * median (min-max) over the rounds and writes bench/results/<date>[-quick].json. Load generators and the
- * gateway run in their own processes; the direct-client baselines run in this one.
+ * `npm run bench [-- --quick] [--only=1,3,7] [--backends=kafka,redis] [--out=file.json]`: every claim is a
+ * ratio measured in the same run on this shared machine (issue 6). Joins the local stack or starts it (and
+ * then stops it), runs each scenario (bench/scenarios/, 1 to 7), prints median (min-max) over the rounds
+ * and the seconds each scenario took, and writes bench/results/<date>[-quick].json (or `--out`). Load
+ * generators and the gateway run in their own processes; the direct-client baselines and the SDK consumers
+ * run in this one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
     plan: PLAN,
     scenarios,
   };
-  const file = writeResults(result, quick);
+  const file = writeResults(result, quick, process.argv.find((a) => a.startsWith('--out='))?.slice(6));
   console.log(
     `load average ${loadStart.join(' ')} -> ${result.loadAverage.end.join(' ')}; ${result.seconds}s; ${file}`,
   );

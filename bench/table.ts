@@ -17,8 +17,15 @@ interface Results {
       ratio: number;
     };
     batchPublish?: Record<string, { messages: number; gateway: Spread; direct: Spread; ratio: number }>;
+    latency?: {
+      rate: number;
+      seconds: number;
+      accept: Record<'bare' | 'gateway' | 'added', Record<'p50' | 'p99' | 'sentP50' | 'sentP99', Spread>>;
+      endToEnd: Record<string, { p50: Spread; p99: Spread }>;
+    };
     consume?: Record<string, { messages: number; sdk: Spread; raw: Spread; ratio: number }>;
     failover?: { rounds: number; failoverMs: Spread; acked: number[]; lost: number[]; duplicated: number[] };
+    kafkaClients?: { messages: number; kafkajs: Spread; platformatic: Spread; ratio: number };
     backlogMemory?: {
       messages: number;
       startMb: number;
@@ -51,6 +58,25 @@ export function rows(r: Results): Row[] {
       `${b.ratio}x`,
       '0.8x',
     ]);
+  }
+  if (s.latency) {
+    const { accept: a, rate } = s.latency;
+    out.push([
+      `3. accept latency at ${rate} req/s`,
+      `gateway p50 ${fmt(a.gateway.p50)} ms, p99 ${fmt(a.gateway.p99)} ms`,
+      `bare route p50 ${fmt(a.bare.p50)} ms, p99 ${fmt(a.bare.p99)} ms`,
+      `added p50 ${fmt(a.added.p50)} ms, p99 ${fmt(a.added.p99)} ms`,
+      'added <= Dapr: 0.35-0.6 / 1.2-1.9 ms',
+    ]);
+    for (const [name, e] of Object.entries(s.latency.endToEnd)) {
+      out.push([
+        `3. publish to handler at ${rate} req/s, ${name}`,
+        `p50 ${fmt(e.p50)} ms, p99 ${fmt(e.p99)} ms`,
+        '-',
+        '-',
+        '-',
+      ]);
+    }
   }
   for (const [name, c] of Object.entries(s.consume ?? {})) {
     out.push([
@@ -88,6 +114,16 @@ export function rows(r: Results): Row[] {
       '-',
       '-',
       '< 250 MB, flat',
+    ]);
+  }
+  if (s.kafkaClients) {
+    const k = s.kafkaClients;
+    out.push([
+      `7. Kafka client, ${k.messages.toLocaleString('en')} records, acks=-1`,
+      `@platformatic/kafka ${fmt(k.platformatic)} msg/s`,
+      `kafkajs ${fmt(k.kafkajs)} msg/s`,
+      `${k.ratio}x`,
+      '(claimed ~1.5x)',
     ]);
   }
   return out;

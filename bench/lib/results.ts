@@ -20,11 +20,14 @@ export function load(): number[] {
   return loadavg().map((x) => Math.round(x * 100) / 100);
 }
 
-/** Writes bench/results/<date>[-quick].json and returns its path. */
-export function writeResults(result: Record<string, unknown>, quick: boolean): string {
+/**
+ * Writes bench/results/<date>[-quick].json, or `out` when given (several runs on one machine the same day
+ * would otherwise overwrite each other's file), and returns its path.
+ */
+export function writeResults(result: Record<string, unknown>, quick: boolean, out?: string): string {
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  const file = out ?? join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
 }
