@@ -15,9 +15,11 @@ const outbox = new SqliteOutbox({ path: join(dir, 'outbox.db'), maxBytes: 8 * 2 
 await outbox.start();
 let commits = 0;
 let commitMs = 0;
+let syncMs = 0;
 outbox.on('commit', (c) => {
   commits++;
   commitMs += c.durationMs;
+  syncMs += c.syncMs;
 });
 const data = Buffer.alloc(bytes, 97);
 const latencies: number[] = [];
@@ -61,6 +63,7 @@ console.log(
     commits,
     perCommit: +(latencies.length / commits).toFixed(1),
     avgCommitMs: +(commitMs / commits).toFixed(2),
+    avgSyncMs: +(syncMs / commits).toFixed(2),
     p50Ms: pct(0.5),
     p99Ms: pct(0.99),
     eventLoopBlockedMsP99: +(loop.percentile(99) / 1e6).toFixed(2),

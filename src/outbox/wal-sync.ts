@@ -6,7 +6,8 @@ import { MqgateError } from '../errors.js';
  * A file descriptor of the database's `-wal` file, for `fdatasync` on libuv's thread pool.
  *
  * fsync acts on the inode, not on the descriptor: every byte SQLite wrote to the WAL with write(2) before
- * `sync()` started is on disk once it resolves. This holds only while the path names the inode SQLite
+ * `sync()` started is on disk once it resolves. fdatasync skips timestamps but flushes a grown file size,
+ * which reading the new frames back needs (fdatasync(2)). This holds only while the path names the inode SQLite
  * writes to. SQLite overwrites its WAL in place after a checkpoint (a "restart": new header and salts, same
  * file) and truncates it only with `journal_size_limit`; it deletes the file only when the last connection
  * closes, which cannot happen while the outbox's own connection, the one that writes, is open. SQLite puts
