@@ -136,9 +136,10 @@ export async function readGroup(
   }
 }
 
-export async function ack(client: Redis, stream: string, group: string, id: string): Promise<void> {
+export async function ack(client: Redis, stream: string, group: string, ...ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
   try {
-    await client.xack(stream, group, id);
+    await client.xack(stream, group, ...ids);
   } catch (err) {
     throw mapRedisError(err, { stream });
   }
