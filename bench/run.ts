@@ -56,7 +56,7 @@ const PLAN = quick
       rounds: 3,
       httpS: 15,
       batchMessages: 20_000,
-      consumeMessages: 10_000,
+      consumeMessages: 50_000,
       failoverRounds: 3,
       steadyMs: 3_000,
       backlog: 1_000_000,
