@@ -149,6 +149,47 @@ describe('SDK consumer on Kafka (members as child processes)', () => {
     );
   });
 
+  it('the port: a handler longer than the session timeout keeps the partitions (heartbeats while it runs)', async () => {
+    const { topic, group } = names();
+    await backend.ensureTopic(topic);
+    const sent = keyedEnvelopes(topic, 12, 5); // 60 messages
+    await publishAll(backend, sent);
+    const ids: string[] = [];
+    let revokedMidRun = 0;
+    let slow = true;
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    const sub = await backend.subscribe({
+      group,
+      topics: [topic],
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      onRevoke: () => {
+        if (ids.length < sent.length) revokedMidRun++;
+      },
+      onMessage: async ({ envelope }) => {
+        if (slow) {
+          slow = false;
+          await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 3_000));
+        }
+        ids.push(envelope.id);
+        if (new Set(ids).size === sent.length) resolveAll();
+      },
+    });
+    try {
+      await Promise.race([
+        all,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${ids.length} handled`)), 60_000)),
+      ]);
+    } finally {
+      await sub.close();
+    }
+    // Had the heartbeats stopped, the broker would have expired the member during the slow handler: a
+    // rejoin (onRevoke) and the slow message's batch delivered again.
+    expect(revokedMidRun).toBe(0);
+    expect(ids.length).toBe(sent.length);
+    expect(new Set(ids)).toEqual(new Set(sent.map((e) => e.id)));
+  });
+
   it('3 members, 3,000 messages over 30 keys, one SIGKILLed halfway: all handled, per-key order, takeover', async () => {
     const { topic, group } = names();
     const takeoverMs = await killScenario(fx, topic, group);
