@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stackUp } from '../scripts/stack/index.js';
+import { stackAcquire, stackRelease } from '../scripts/stack/index.js';
 import {
   BACKENDS,
   type BackendName,
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const name = (process.argv[2] ?? 'kafka') as BackendName;
   if (!BACKENDS.includes(name)) throw new Error(`unknown backend ${name}: one of ${BACKENDS.join(', ')}`);
   const n = Number(process.argv[3] ?? 50_000);
-  const env = (await stackUp({ log: () => {} })) as unknown as Record<string, string>;
+  const env = (await stackAcquire()) as unknown as Record<string, string>;
   const dir = mkdtempSync(join(tmpdir(), 'mqgate-prof-consume-'));
   const scratch = mkdtempSync(join(tmpdir(), 'mqgate-prof-scratch-'));
   try {
@@ -74,10 +74,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+// Joins the stack that runs, or starts it and stops it afterwards (as bench/run.ts does).
+main()
+  .finally(() => stackRelease())
+  .then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stackUp } from '../scripts/stack/index.js';
+import { stackAcquire, stackRelease } from '../scripts/stack/index.js';
 import { backendEntry } from './lib/brokers.js';
 import { topSelfTime } from './lib/cpu-profile.js';
 import { startGateway } from './lib/gateway.js';
@@ -14,7 +14,7 @@ import { autocannon } from './scenarios/http-publish.js';
 
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 15);
-  const env = (await stackUp({ log: () => {} })) as unknown as Record<string, string>;
+  const env = (await stackAcquire()) as unknown as Record<string, string>;
   const dir = mkdtempSync(join(tmpdir(), 'mqgate-prof-'));
   const g = await startGateway(
     { redis: backendEntry('redis', env) },
@@ -36,10 +36,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+// Joins the stack that runs, or starts it and stops it afterwards (as bench/run.ts does).
+main()
+  .finally(() => stackRelease())
+  .then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

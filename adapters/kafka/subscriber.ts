@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaBackendConfig } from '../../src/config/types.js';
+import type { Envelope } from '../../src/envelope.js';
 import type { SubscribeRequest, Subscription, TopicPartition } from '../../src/ports/subscriber.js';
 import { settleWithin } from '../../src/with-timeout.js';
 import { decodeRecord } from './codec.js';
@@ -139,51 +140,61 @@ class KafkaSubscription implements Subscription {
       });
     }, this.#heartbeatMs);
     let nextCommitCheck = performance.now() + KAFKA_GROUP.commitIntervalMs;
+    // The offset of the last message handled and not yet resolved. Resolving costs kafkajs a Long parse per
+    // call, so it happens before anything that reads the resolved offsets (a commit, a pause, the end of
+    // the batch, a rethrown rebalance), not after every message.
+    let handled: string | undefined;
+    const resolveHandled = () => {
+      if (handled !== undefined) resolveOffset(handled);
+      handled = undefined;
+    };
     try {
       for (const message of batch.messages) {
         if (!isRunning() || this.#closing || lost !== undefined) break;
-        if (!(await this.#handle(topic, partition, message))) {
-          await this.#redeliveryPause(topic, partition, () => lost !== undefined);
-          // The rest of the batch stays unresolved: the next fetch of the partition starts at this message.
-          break;
+        const envelope = this.#decode(topic, message);
+        if (envelope !== undefined) {
+          try {
+            await this.#request.onMessage({
+              envelope,
+              backend: this.#config.name,
+              partition,
+              offset: message.offset,
+            });
+          } catch {
+            resolveHandled();
+            await this.#redeliveryPause(topic, partition, () => lost !== undefined);
+            // The rest of the batch stays unresolved: the next fetch of the partition starts at this message.
+            break;
+          }
+          if (this.#failures.size > 0) this.#failures.delete(`${topic}\u0000${partition}`);
         }
-        resolveOffset(message.offset);
+        handled = message.offset;
         // kafkajs commits after the batch; within a long one, every commitIntervalMs (checked here rather
         // than by kafkajs on each message, which costs two promise hops per message).
         if (performance.now() >= nextCommitCheck) {
           nextCommitCheck = performance.now() + KAFKA_GROUP.commitIntervalMs;
+          resolveHandled();
           await commitOffsetsIfNecessary();
         }
       }
     } finally {
       clearInterval(beat);
+      resolveHandled();
     }
     if (lost !== undefined) throw lost;
   }
 
-  /** True when the message may be passed: handled, or not an mqgate record. */
-  async #handle(topic: string, partition: number, message: KafkaMessage): Promise<boolean> {
-    let envelope: ReturnType<typeof decodeRecord>;
+  /**
+   * The envelope of a record, or undefined for a record that is not an mqgate message (another producer wrote
+   * to the topic): reported, then passed over so it does not block the partition forever.
+   */
+  #decode(topic: string, message: KafkaMessage): Envelope | undefined {
     try {
-      envelope = decodeRecord({ topic, key: message.key, value: message.value, headers: message.headers });
+      return decodeRecord({ topic, key: message.key, value: message.value, headers: message.headers });
     } catch (err) {
-      // Not an mqgate record (another producer wrote to the topic): reported, then passed over so it does
-      // not block the partition forever.
       this.#report(err, `skipping a record that is not an mqgate message at offset ${message.offset}`);
-      return true;
+      return undefined;
     }
-    try {
-      await this.#request.onMessage({
-        envelope,
-        backend: this.#config.name,
-        partition,
-        offset: message.offset,
-      });
-    } catch {
-      return false;
-    }
-    if (this.#failures.size > 0) this.#failures.delete(`${topic}\u0000${partition}`);
-    return true;
   }
 
   /** Waits before a rejected message is fetched again: doubling per consecutive failure, cut short on close. */
