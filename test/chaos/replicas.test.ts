@@ -29,9 +29,16 @@ class ReplicaWorld extends ChaosWorld {
   }
 
   async startReplicas(n: number): Promise<void> {
-    const started = await Promise.all(
+    const results = await Promise.allSettled(
       Array.from({ length: n }, () => startGatewayProcess(this.dir, this.config(), 60_000)),
     );
+    const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      // Leave no replica running behind a failed start.
+      await Promise.all(started.map((g) => g.kill('SIGKILL')));
+      throw failed.reason;
+    }
     for (const g of started) {
       this.alive.add(this.gateways.length);
       this.gateways.push(g);
