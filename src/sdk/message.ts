@@ -3,16 +3,23 @@ import type { Message } from './types.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
-/** The handler's view of a delivery on handler attempt `attempt`. */
+/**
+ * The handler's view of a delivery on handler attempt `attempt`. `data` is parsed on first read (then kept):
+ * a handler that only routes by key or headers, or drops a duplicate, never pays for the parse.
+ */
 export function toMessage(delivery: Delivery, attempt: number): Message {
   const env = delivery.envelope;
+  let parsed: { value: unknown } | undefined;
   return {
     id: env.id,
     topic: env.topic,
     key: env.key,
     seq: env.seq,
     headers: env.headers,
-    data: parseData(env.data, env.datacontenttype),
+    get data() {
+      parsed ??= { value: parseData(env.data, env.datacontenttype) };
+      return parsed.value;
+    },
     raw: env.data,
     contentType: env.datacontenttype,
     type: env.type,

@@ -10,14 +10,18 @@ const dir = mkdtempSync(join(tmpdir(), 'sdk-dedup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('Lru', () => {
-  it('evicts the least recently used entry, reads count as use', () => {
+  it('evicts the least recently written entry; a write refreshes, a read does not', () => {
     const lru = new Lru<string, number>(2);
     lru.set('a', 1);
     lru.set('b', 2);
     expect(lru.get('a')).toBe(1);
     lru.set('c', 3);
-    expect(lru.has('b')).toBe(false);
-    expect(lru.has('a')).toBe(true);
+    expect(lru.has('a')).toBe(false);
+    expect(lru.has('b')).toBe(true);
+    lru.set('b', 4);
+    lru.set('d', 5);
+    expect(lru.has('c')).toBe(false);
+    expect(lru.get('b')).toBe(4);
     expect(lru.size).toBe(2);
   });
 
