@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--only=1,3,7] [--backends=kafka,redis] [--out=file.json]`: every claim is a
  * ratio measured in the same run on this shared machine (issue 6). Joins the local stack or starts it (and
- * then stops it), runs each scenario (bench/scenarios/, 1 to 7), prints median (min-max) over the rounds
+ * then stops it), runs each scenario (bench/scenarios/: 1 to 7 from issue 6, 9 the outbox drivers from issue 8; 8 is not run), prints median (min-max) over the rounds
  * and the seconds each scenario took, and writes bench/results/<date>[-quick].json (or `--out`). Load
  * generators and the gateway run in their own processes; the direct-client baselines and the SDK consumers
  * run in this one.
@@ -19,6 +19,7 @@ import { failover } from './scenarios/failover.js';
 import { httpPublish } from './scenarios/http-publish.js';
 import { kafkaClients } from './scenarios/kafka-clients.js';
 import { latency } from './scenarios/latency.js';
+import { outboxDrivers } from './scenarios/outbox-drivers.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv
@@ -51,6 +52,7 @@ const PLAN = quick
       clientMessages: 2_000,
       latencyS: 1,
       latencyWarmupS: 0.5,
+      driversS: 2,
     }
   : {
       rounds: 3,
@@ -63,6 +65,7 @@ const PLAN = quick
       clientMessages: 50_000,
       latencyS: 10,
       latencyWarmupS: 1,
+      driversS: 10,
     };
 
 let released: Promise<string> | undefined;
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
     ['5', 'failover', () => failover(env, PLAN.failoverRounds, PLAN.steadyMs)],
     ['6', 'backlogMemory', () => backlogMemory(PLAN.backlog)],
     ['7', 'kafkaClients', () => kafkaClients(env, PLAN.rounds, PLAN.clientMessages)],
+    ['9', 'outboxDrivers', () => outboxDrivers(env, PLAN.rounds, PLAN.driversS)],
   ];
   try {
     for (const [n, name, step] of steps) {

@@ -26,6 +26,14 @@ interface Results {
     consume?: Record<string, { messages: number; sdk: Spread; raw: Spread; ratio: number }>;
     failover?: { rounds: number; failoverMs: Spread; acked: number[]; lost: number[]; duplicated: number[] };
     kafkaClients?: { messages: number; kafkajs: Spread; platformatic: Spread; ratio: number };
+    outboxDrivers?: {
+      connections: number;
+      sqlite: Record<'rps' | 'p50' | 'p99', Spread>;
+      postgres1: Record<'rps' | 'p50' | 'p99', Spread>;
+      postgres3: Record<'rps' | 'p50' | 'p99', Spread>;
+      postgresVsSqlite: number;
+      scale3: number;
+    };
     backlogMemory?: {
       messages: number;
       startMb: number;
@@ -124,6 +132,25 @@ export function rows(r: Results): Row[] {
       `kafkajs ${fmt(k.kafkajs)} msg/s`,
       `${k.ratio}x`,
       '(claimed ~1.5x)',
+    ]);
+  }
+  if (s.outboxDrivers) {
+    const d = s.outboxDrivers;
+    const line = (r: Record<'rps' | 'p50' | 'p99', Spread>) =>
+      `${fmt(r.rps)} msg/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`;
+    out.push([
+      `9. outbox drivers, publish, ${d.connections} conn., a key per message`,
+      `Postgres, 1 replica: ${line(d.postgres1)}`,
+      `SQLite: ${line(d.sqlite)}`,
+      `${d.postgresVsSqlite}x`,
+      '-',
+    ]);
+    out.push([
+      '9. Postgres outbox, 3 replicas (load split over them)',
+      `3 replicas: ${line(d.postgres3)}`,
+      `1 replica: ${line(d.postgres1)}`,
+      `${d.scale3}x`,
+      '-',
     ]);
   }
   return out;
