@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Envelope } from '../envelope.js';
@@ -12,6 +13,7 @@ import type {
   OutboxStats,
 } from '../ports/outbox.js';
 import type { DeadPageRequest, OutboxAdmin, TopicOutboxStats } from '../ports/outbox-admin.js';
+import type { CommitInfo } from './group-commit.js';
 import {
   appendOp,
   deadOp,
@@ -58,10 +60,11 @@ type State = 'new' | 'open' | 'closed';
  *   right while replicas append and deliver at once.
  * - claim() leases heads with `FOR UPDATE SKIP LOCKED`: replicas never wait on each other's claims, and a dead
  *   replica's claims are taken over when their lease expires.
+ * - Emits `commit` after each group, like the SQLite outbox (for the group commit metrics).
  * - The budget is the sum of `mqgate_budget`; each group checks it as the group starts, so replicas appending
  *   at the same moment may overshoot `maxBytes` by at most one group each.
  */
-export class PostgresOutbox implements Outbox, OutboxAdmin {
+export class PostgresOutbox extends EventEmitter<{ commit: [CommitInfo] }> implements Outbox, OutboxAdmin {
   private state: State = 'new';
   private pool: pg.Pool | undefined;
   private writer: PgGroupWriter | undefined;
@@ -69,6 +72,7 @@ export class PostgresOutbox implements Outbox, OutboxAdmin {
   private readonly now: () => number;
 
   constructor(private readonly options: PostgresOutboxOptions) {
+    super();
     this.now = options.now ?? Date.now;
   }
 
@@ -120,7 +124,11 @@ export class PostgresOutbox implements Outbox, OutboxAdmin {
       throw draining();
     }
     this.pool = pool;
-    this.writer = new PgGroupWriter(pool, writers, this.now);
+    // `commit` as the SQLite outbox emits it (group size and duration, for the metrics); the WAL flush is
+    // inside COMMIT here, so there is no separate sync time.
+    this.writer = new PgGroupWriter(pool, writers, this.now, (info) =>
+      this.emit('commit', { ...info, syncMs: 0 }),
+    );
     this.state = 'open';
     this.options.logger?.info({ writers }, 'outbox open (postgres)');
   }

@@ -95,6 +95,12 @@ export class PgGroupWriter {
     private readonly pool: Pool,
     private readonly writers: number,
     private readonly now: () => number,
+    /** Called after each committed group: its size and the time from BEGIN to the end of COMMIT. */
+    private readonly onCommit: (info: {
+      operations: number;
+      failed: number;
+      durationMs: number;
+    }) => void = () => {},
   ) {}
 
   submit<T>(op: PgWriteOp<T>): Promise<T> {
@@ -144,7 +150,14 @@ export class PgGroupWriter {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          settle(batch, await this.runOnce(client, batch));
+          const started = performance.now();
+          const outcomes = await this.runOnce(client, batch);
+          this.onCommit({
+            operations: batch.length,
+            failed: outcomes.filter((o) => !o.ok).length,
+            durationMs: performance.now() - started,
+          });
+          settle(batch, outcomes);
           return;
         } catch (err) {
           if (pgCode(err) === undefined) broken = asError(err);

@@ -264,6 +264,19 @@ export function describeOutboxContract(
       expect((await again.append([message(t, { key: 'k' })]))[0]!.seq).toBe(2);
     });
 
+    it('emits commit after each group commit, with its size and duration (for the metrics)', async () => {
+      const { outbox } = await fresh();
+      const seen: { operations: number; durationMs: number }[] = [];
+      const emitter = outbox as unknown as {
+        on(event: 'commit', f: (c: (typeof seen)[number]) => void): void;
+      };
+      emitter.on('commit', (c) => seen.push(c));
+      const t = topicName();
+      await Promise.all([outbox.append([message(t)]), outbox.append([message(t), message(t)])]);
+      expect(seen.reduce((n, c) => n + c.operations, 0)).toBeGreaterThanOrEqual(2);
+      expect(seen.every((c) => c.durationMs >= 0)).toBe(true);
+    });
+
     if (!options.replicas) return;
 
     it('replicas appending to the same keys at once hand out every seq once, in order', async () => {
