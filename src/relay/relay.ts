@@ -51,7 +51,7 @@ interface RelayEvents {
 }
 
 /**
- * Moves messages from the outbox to the brokers (Watermill's forwarder): claims due messages under a lease,
+ * Moves messages from the outbox to the brokers: claims due messages under a lease,
  * picks each one's backend from its route and the backends' health, publishes, and marks the outcome.
  * Retriable failures come back after exponential backoff with full jitter, under the same id; permanent ones
  * and those past `maxAttempts` are dead-lettered with their error. Per-key order is the outbox's claim rule:
