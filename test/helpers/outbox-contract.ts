@@ -2,20 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NewMessage, Outbox } from '../../src/ports/outbox.js';
 import type { OutboxAdmin } from '../../src/ports/outbox-admin.js';
+import { FakeClock, msg } from '../unit/fixtures/outbox-helpers.js';
 
-/** A settable clock shared by the outboxes of one test. */
-export class ContractClock {
-  constructor(public ms = Date.UTC(2030, 0, 1)) {}
-  readonly now = (): number => this.ms;
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
+/** A settable clock shared by the outboxes of one test (the unit fixtures' clock). */
+export { FakeClock as ContractClock };
 
 export type ContractOutbox = Outbox & OutboxAdmin;
 
 export interface ContractStore {
-  readonly clock: ContractClock;
+  readonly clock: FakeClock;
   /** A started outbox on this test's store; call again for another replica (or a restart) on the same store. */
   open(options?: { maxBytes?: number; retentionMs?: number }): Promise<ContractOutbox>;
   /** Closes every outbox opened and removes the store. */
@@ -25,18 +20,9 @@ export interface ContractStore {
 const LEASE = 10_000;
 const fail = { code: 'MQGATE_ERR_BACKEND_REJECTED', message: 'rejected' };
 
+/** The unit fixtures' message, with a header so that headers are checked too. */
 export function message(topic: string, fields: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id: randomUUID(),
-    topic,
-    type: 'test.message',
-    source: 'test',
-    time: new Date(0).toISOString(),
-    datacontenttype: 'application/json',
-    headers: { h: 'v' },
-    data: Buffer.from('{"n":1}'),
-    ...fields,
-  };
+  return msg(topic, { headers: { h: 'v' }, ...fields });
 }
 
 const topicName = () => `t-${randomUUID()}`;
